@@ -1,0 +1,93 @@
+"""Grade one submission for one lab: run the probes in a sandbox, apply the checks, build the result."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+import traceback
+from pathlib import Path
+
+from . import __version__, catalog
+from .checks import CheckSpec, Outcome, Run, errored, unanswered
+from .errors import UsageError
+from .manifest import Lab
+from .masking import mask
+from .results import CheckResult, LabResult, Status
+from .sandbox import Sandbox
+
+__all__ = ["grade", "missing_files"]
+
+INTERNAL = "internal grader error (our bug, not yours)"
+
+
+def missing_files(lab: Lab, submission: Path) -> list[str]:
+    """The files the lab's learner edits that the submission does not have."""
+    return [f for f in lab.files if not (submission / f).is_file()]
+
+
+def grade(lab: Lab, submission: Path, *, label: str | None = None) -> LabResult:
+    """Grade ``submission`` (a folder holding the learner's files) against ``lab``'s hidden checks."""
+    submission = Path(submission)
+    if not submission.is_dir():
+        raise UsageError(f"{submission}: no such folder")
+    grader = catalog.grader_for(lab)
+    started = time.monotonic()
+    graded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    problems: list[str] = []
+    outcomes: list[tuple[CheckSpec, Outcome, float]] = []
+
+    missing = missing_files(lab, submission)
+    if missing:
+        reason = f"the submission has no {', '.join(missing)}"
+        problems.append(reason)
+        outcomes = [(spec, errored(reason), 0.0) for spec in grader.checks]
+    else:
+        with grader.open_environment() as env, Sandbox(
+            submission, lab.limits, rpc=env.rpc, extra_files=grader.files()
+        ) as sandbox:
+            run = Run(sandbox, grader.data(), env)
+            evidence_cache: dict[str, object] = {}
+            for spec in grader.checks:
+                t0 = time.monotonic()
+                outcome = _judge(spec, grader, run, evidence_cache, problems)
+                outcomes.append((spec, outcome, time.monotonic() - t0))
+
+    checks = tuple(_result(spec, outcome, duration) for spec, outcome, duration in outcomes)
+    score = round(sum(c.points for c in checks), 2)
+    return LabResult(
+        lab=lab.id, title=lab.title, submission=label or submission.name, checks=checks,
+        score=score, max_score=round(grader.max_score, 2), tool_version=__version__,
+        graded_at=graded_at, duration=round(time.monotonic() - started, 3), problems=tuple(problems),
+    )
+
+
+def _judge(spec: CheckSpec, grader, run: Run, cache: dict, problems: list[str]) -> Outcome:
+    try:
+        if spec.probe is None:
+            return spec.func(run.data)
+        if spec.probe not in cache:
+            cache[spec.probe] = grader.probes[spec.probe](run)
+        evidence = cache[spec.probe]
+        stuck = unanswered(evidence)
+        if stuck is not None:
+            return errored(stuck.problem(), _output_tail(stuck.output))
+        return spec.func(evidence, run.data)
+    except Exception as exc:  # a bug in a check must not take the other checks down
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        text = f"{INTERNAL}: {type(exc).__name__}: {exc} at {Path(where.filename).name}:{where.lineno}"
+        problems.append(f"{spec.id}: {text}")
+        return errored(text)
+
+
+def _output_tail(output: str) -> str:
+    lines = [ln for ln in (output or "").splitlines() if ln.strip()]
+    return "\n".join(["last output:"] + lines[-3:]) if lines else ""
+
+
+def _result(spec: CheckSpec, outcome: Outcome, duration: float) -> CheckResult:
+    fraction = outcome.fraction if outcome.fraction is not None else (1.0 if outcome.status is Status.PASSED else 0.0)
+    points = 0.0 if outcome.status in (Status.ERRORED, Status.SKIPPED) else round(spec.points * fraction, 2)
+    return CheckResult(
+        id=spec.id, title=spec.title, status=outcome.status, points=points, max_points=spec.points,
+        skill=spec.skill, dimension=spec.dimension, reason=mask(outcome.reason.strip().splitlines()[0] if outcome.reason.strip() else ""),
+        evidence=mask(outcome.evidence), criterion=spec.criterion, duration=round(duration, 3),
+    )

@@ -1,0 +1,157 @@
+"""Read and validate lab manifests (lab.toml) and flaw manifests (flaw.toml)."""
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+
+from . import paths
+from .errors import ManifestError
+from .sandbox import Limits
+
+__all__ = ["EntryPoint", "Lab", "Flaw", "load_lab", "load_flaw"]
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    name: str
+    module: str
+    signature: str
+
+    @property
+    def target(self) -> str:
+        return f"{self.module}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A lab as its manifest describes it, plus where its parts live."""
+
+    id: str
+    title: str
+    summary: str
+    minutes: int
+    difficulty: str
+    skills: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    files: tuple[str, ...]
+    entry_points: tuple[EntryPoint, ...]
+    services: tuple[str, ...]
+    limits: Limits
+    exercise: str | None
+    folder: Path
+
+    @property
+    def module_name(self) -> str:
+        return self.id.replace("-", "_")
+
+    @property
+    def starter(self) -> Path:
+        return self.folder / "starter"
+
+    @property
+    def readme(self) -> Path:
+        return self.folder / "README.md"
+
+    @property
+    def hints_file(self) -> Path:
+        return self.folder / "hints.md"
+
+    @property
+    def fixtures(self) -> Path:
+        return paths.FIXTURES / self.id
+
+    @property
+    def solutions(self) -> Path:
+        return paths.SOLUTIONS / self.id
+
+    def entry(self, name: str) -> EntryPoint:
+        for ep in self.entry_points:
+            if ep.name == name:
+                return ep
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Flaw:
+    """A deliberately flawed solution and the checks it must lose."""
+
+    name: str
+    mistake: str
+    fails: tuple[str, ...]
+    folder: Path
+
+
+@cache
+def _schema(name: str) -> dict:
+    return json.loads((paths.SCHEMAS / name).read_text(encoding="utf-8"))
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(f"{_show(path)}: file not found") from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"{_show(path)}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{_show(path)}: invalid TOML: {exc}") from None
+
+
+def _validate(path: Path, data: dict, schema_name: str) -> None:
+    validator = jsonschema.Draft202012Validator(_schema(schema_name))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is None:
+        return
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        where = ".".join(filter(None, [where, missing]))
+        message = "is required but missing"
+    elif error.validator == "additionalProperties":
+        message = error.message.replace("Additional properties are not allowed ", "unknown field ")
+    else:
+        message = error.message
+    raise ManifestError(f"{_show(path)}: field '{where or '(top level)'}' {message}")
+
+
+def _show(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return str(path)
+
+
+def load_lab(folder: Path) -> Lab:
+    """Load ``folder/lab.toml``; a malformed manifest raises one-line ManifestError."""
+    path = folder / "lab.toml"
+    data = _read_toml(path)
+    _validate(path, data, "lab.schema.json")
+    if data["id"] != folder.name:
+        raise ManifestError(f"{_show(path)}: field 'id' is {data['id']!r} but the folder is named {folder.name!r}")
+    limits_data = data.get("limits", {})
+    limits = Limits(
+        call_timeout=float(limits_data.get("call_timeout", 5.0)),
+        memory_mb=int(limits_data.get("memory_mb", 768)),
+        cpu_seconds=int(limits_data.get("cpu_seconds", 60)),
+        network=bool(limits_data.get("network", bool(data["services"]))),
+    )
+    return Lab(
+        id=data["id"], title=data["title"], summary=data["summary"], minutes=data["minutes"],
+        difficulty=data["difficulty"], skills=tuple(data["skills"]), dimensions=tuple(data["dimensions"]),
+        files=tuple(data["files"]),
+        entry_points=tuple(EntryPoint(**ep) for ep in data["entry_points"]),
+        services=tuple(data["services"]), limits=limits, exercise=data.get("exercise"), folder=folder,
+    )
+
+
+def load_flaw(folder: Path) -> Flaw:
+    """Load ``folder/flaw.toml`` for a flawed solution."""
+    path = folder / "flaw.toml"
+    data = _read_toml(path)
+    _validate(path, data, "flaw.schema.json")
+    return Flaw(name=folder.name, mistake=data["mistake"], fails=tuple(data["fails"]), folder=folder)

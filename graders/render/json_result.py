@@ -1,0 +1,44 @@
+"""The versioned JSON result (``iclab/result/v1``), for programs."""
+from __future__ import annotations
+
+import json
+
+from ..results import LabResult, scorecard
+
+SCHEMA_ID = "iclab/result/v1"
+
+
+def _num(x: float):
+    return int(x) if float(x).is_integer() else x
+
+
+def to_dict(result: LabResult) -> dict:
+    return {
+        "schema": SCHEMA_ID,
+        "lab": result.lab,
+        "title": result.title,
+        "submission": result.submission,
+        "score": _num(result.score),
+        "max_score": _num(result.max_score),
+        "percent": result.percent,
+        "tool_version": result.tool_version,
+        "graded_at": result.graded_at,
+        "duration": result.duration,
+        "problems": list(result.problems),
+        "checks": [
+            {
+                "id": c.id, "title": c.title, "status": c.status.value, "points": _num(c.points),
+                "max_points": _num(c.max_points), "skill": c.skill, "dimension": c.dimension.value,
+                "criterion": c.criterion, "reason": c.reason, "evidence": c.evidence, "duration": c.duration,
+            }
+            for c in result.checks
+        ],
+        "scorecard": [
+            {"dimension": d.dimension.value, "points": _num(d.points), "max_points": _num(d.max_points), "level": d.level}
+            for d in scorecard([result])
+        ],
+    }
+
+
+def to_json(result: LabResult, *, color: bool = False) -> str:
+    return json.dumps(to_dict(result), indent=2, ensure_ascii=False) + "\n"

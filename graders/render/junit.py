@@ -1,0 +1,40 @@
+"""JUnit XML for CI test-report readers: a testsuite per lab, a testcase per check."""
+from __future__ import annotations
+
+from lxml import etree
+
+from ..results import LabResult, Status
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def to_junit(result: LabResult, *, color: bool = False) -> str:
+    root = etree.Element("testsuites", name="iclab")
+    suite = etree.SubElement(
+        root, "testsuite",
+        name=result.lab,
+        tests=str(len(result.checks)),
+        failures=str(sum(c.status is Status.FAILED for c in result.checks)),
+        errors=str(sum(c.status is Status.ERRORED for c in result.checks)),
+        skipped=str(sum(c.status is Status.SKIPPED for c in result.checks)),
+        time=f"{result.duration:.3f}",
+        timestamp=result.graded_at.replace("+00:00", "") if result.graded_at else "",
+    )
+    props = etree.SubElement(suite, "properties")
+    for name, value in (("submission", result.submission), ("score", _num(result.score)),
+                        ("max_score", _num(result.max_score)), ("tool_version", result.tool_version)):
+        etree.SubElement(props, "property", name=name, value=value)
+    for c in result.checks:
+        case = etree.SubElement(suite, "testcase", classname=f"iclab.{result.lab}", name=f"{c.id}: {c.title}",
+                                time=f"{c.duration:.3f}")
+        body = c.reason + ("\n" + c.evidence if c.evidence else "")
+        if c.status is Status.FAILED:
+            etree.SubElement(case, "failure", message=c.reason, type="CheckFailed").text = body
+        elif c.status is Status.ERRORED:
+            etree.SubElement(case, "error", message=c.reason, type="CheckErrored").text = body
+        elif c.status is Status.SKIPPED:
+            etree.SubElement(case, "skipped", message=c.reason)
+        etree.SubElement(case, "system-out").text = f"points {_num(c.points)}/{_num(c.max_points)}; {c.dimension.value}; {c.skill}"
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode("utf-8")

@@ -1,0 +1,107 @@
+"""The one result model: check results, lab results, and the scorecard view.
+
+Renderers turn these into text, JSON, JUnit XML or Gradescope files; they
+never compute. Everything a renderer shows is already here, masked.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+__all__ = ["Status", "Dimension", "CheckResult", "LabResult", "DimensionScore", "SCALE_THRESHOLDS", "scorecard"]
+
+
+class Status(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERRORED = "errored"
+    SKIPPED = "skipped"
+
+
+class Dimension(str, enum.Enum):
+    """The role blueprint's scorecard dimensions (section 19) that labs can evidence."""
+
+    INTEGRATION = "Integration fundamentals"
+    API_DATA = "API & data skills"
+    TROUBLESHOOTING = "Troubleshooting"
+    SDLC = "SDLC/tooling hygiene"
+    SECURITY = "Security awareness"
+    COMMUNICATION = "Communication"
+
+
+# Share of a dimension's points earned -> the blueprint's 1-5 scale (1 = gap, 3 = meets, 5 = standout).
+SCALE_THRESHOLDS: tuple[tuple[float, int], ...] = ((0.95, 5), (0.80, 4), (0.60, 3), (0.35, 2), (0.0, 1))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one hidden check."""
+
+    id: str
+    title: str
+    status: Status
+    points: float
+    max_points: float
+    skill: str
+    dimension: Dimension
+    reason: str
+    evidence: str = ""
+    criterion: int | None = None
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class LabResult:
+    """One lab graded for one submission."""
+
+    lab: str
+    title: str
+    submission: str
+    checks: tuple[CheckResult, ...]
+    score: float
+    max_score: float
+    tool_version: str
+    graded_at: str = ""
+    duration: float = 0.0
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.score / self.max_score, 1) if self.max_score else 0.0
+
+    def failed(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.status in (Status.FAILED, Status.ERRORED))
+
+
+@dataclass(frozen=True)
+class DimensionScore:
+    dimension: Dimension
+    points: float
+    max_points: float
+    level: int
+
+
+def level_for(share: float) -> int:
+    """Map a share of points (0..1) to the blueprint's 1-5 scale."""
+    for threshold, level in SCALE_THRESHOLDS:
+        if share >= threshold:
+            return level
+    return 1
+
+
+def scorecard(results) -> tuple[DimensionScore, ...]:
+    """Sum points per scorecard dimension over one or more lab results."""
+    totals: dict[Dimension, list[float]] = {}
+    for result in results:
+        for check in result.checks:
+            if check.status is Status.SKIPPED:
+                continue
+            pair = totals.setdefault(check.dimension, [0.0, 0.0])
+            pair[0] += check.points
+            pair[1] += check.max_points
+    out = []
+    for dim in Dimension:
+        if dim in totals and totals[dim][1] > 0:
+            got, possible = totals[dim]
+            out.append(DimensionScore(dim, round(got, 2), round(possible, 2), level_for(got / possible)))
+    return tuple(out)

@@ -1,0 +1,421 @@
+"""Parent side of the sandbox: starts the child, sends calls, records answers.
+
+One child serves all the calls of a grading. A child that dies or hangs
+fails the call in progress (the record says why) and a fresh child, on a
+fresh copy of the submission, serves the next call. Every answer is decoded
+as plain data; nothing the child sends can run code here.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import paths
+from ..errors import SubmissionError
+from . import isolation
+from .records import CallError, CallRecord, CallStatus
+from .runtime import _iclab_wire as wire
+
+__all__ = ["Limits", "Sandbox", "copy_submission"]
+
+_RUNTIME_DIR = Path(__file__).with_name("runtime")
+_MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
+_MAX_SUBMISSION_FILES = 2000
+_SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", ".pytest_cache", "node_modules", ".mypy_cache"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sandboxed child."""
+
+    call_timeout: float = 5.0
+    memory_mb: int = 768
+    cpu_seconds: int = 60
+    file_mb: int = 64
+    output_chars: int = 20_000
+    response_bytes: int = 8_000_000
+    network: bool = False
+    start_timeout: float = 15.0
+
+    def for_child(self) -> dict:
+        return {
+            "memory_mb": self.memory_mb, "cpu_seconds": self.cpu_seconds, "file_mb": self.file_mb,
+            "output_chars": self.output_chars, "response_bytes": self.response_bytes,
+        }
+
+
+def copy_submission(src: Path, dest: Path) -> None:
+    """Copy a submission folder, skipping caches and links, refusing oversized ones."""
+    total = 0
+    count = 0
+    for root, dirs, files in os.walk(src, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(root, d)))
+        rel = os.path.relpath(root, src)
+        target_dir = dest if rel == "." else dest / rel
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            count += 1
+            total += os.path.getsize(path)
+            if count > _MAX_SUBMISSION_FILES or total > _MAX_SUBMISSION_BYTES:
+                raise SubmissionError(
+                    f"{src}: submission is larger than {_MAX_SUBMISSION_FILES} files "
+                    f"or {_MAX_SUBMISSION_BYTES // (1024 * 1024)} MB"
+                )
+            shutil.copyfile(path, target_dir / name)
+
+
+def _sandbox_base() -> Path:
+    base = Path(tempfile.gettempdir()) / f"iclab-sandboxes-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    return base
+
+
+class _OutputDrain(threading.Thread):
+    """Reads the child's stray fd-level output so it can never block; keeps the tail."""
+
+    def __init__(self, stream, cap: int = 8192):
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.cap = cap
+        self.tail = b""
+
+    def run(self) -> None:
+        try:
+            while chunk := self.stream.read1(65536) if hasattr(self.stream, "read1") else self.stream.read(65536):
+                self.tail = (self.tail + chunk)[-self.cap:]
+        except (OSError, ValueError):
+            pass
+
+    def last_line(self) -> str:
+        lines = [ln for ln in self.tail.decode("utf-8", "replace").splitlines() if ln.strip()]
+        return lines[-1][:200] if lines else ""
+
+
+class _Child:
+    """One running child process and its pipes."""
+
+    def __init__(self, proc: subprocess.Popen, token: str, drain: _OutputDrain):
+        self.proc = proc
+        self.token = token
+        self.drain = drain
+        self.buf = b""
+        self.importing: str | None = None
+
+
+class Sandbox:
+    """Runs entry points of one submission in an isolated child process.
+
+    ``rpc`` maps names to parent-side handlers the child may call during a
+    call (virtual time, for example); ``extra_files`` are written into the
+    child's working folder next to the submission (hidden inputs).
+    """
+
+    def __init__(
+        self,
+        submission: Path,
+        limits: Limits = Limits(),
+        *,
+        rpc: dict[str, Callable[..., Any]] | None = None,
+        extra_files: dict[str, bytes] | None = None,
+    ):
+        self.submission = Path(submission)
+        self.limits = limits
+        self.rpc = dict(rpc or {})
+        self.extra_files = dict(extra_files or {})
+        self.mode = isolation.detect()
+        self._root: Path | None = None
+        self._child: _Child | None = None
+        self._next_id = 0
+        self._fatal_import: dict[str, CallRecord] = {}
+        self.starts = 0
+
+    # -- lifecycle -------------------------------------------------------
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the child and everything it started; remove its folder."""
+        self._kill()
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
+
+    def _fresh_root(self) -> Path:
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+        root = Path(tempfile.mkdtemp(prefix="sb-", dir=_sandbox_base()))
+        work = root / "work"
+        work.mkdir()
+        copy_submission(self.submission, work)
+        for rel, data in self.extra_files.items():
+            target = work / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        (work / "tmp").mkdir(exist_ok=True)
+        rt = root / "rt"
+        rt.mkdir()
+        for name in os.listdir(_RUNTIME_DIR):
+            if name.endswith(".py"):
+                shutil.copyfile(_RUNTIME_DIR / name, rt / name)
+        self._root = root
+        return root
+
+    def _start(self) -> _Child:
+        root = self._fresh_root()
+        work, rt = root / "work", root / "rt"
+        token = secrets.token_hex(8)
+        config = {"workdir": str(work), "limits": self.limits.for_child()}
+        python_argv = [sys.executable, "-I", str(rt / "_iclab_child.py"), wire.json.dumps(config)]
+        argv = isolation.launch_command(self.mode, python_argv, network=self.limits.network)
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "HOME": str(work),
+            "TMPDIR": str(work / "tmp"),
+            "TZ": "UTC",
+            "ICLAB_SANDBOX_TOKEN": token,
+            "ICLAB_WORK": str(work),
+            "ICLAB_BASE": str(_sandbox_base()),
+            "ICLAB_RT": str(rt),
+            "ICLAB_HIDE": " ".join(str(p) for p in paths.hidden_from_learners()),
+        }
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=str(work), env=env, start_new_session=True, close_fds=True,
+        )
+        drain = _OutputDrain(proc.stderr)
+        drain.start()
+        child = _Child(proc, token, drain)
+        self._child = child
+        self.starts += 1
+        hello = self._read_message(child, time.monotonic() + self.limits.start_timeout)
+        if not isinstance(hello, dict) or hello.get("event") != "ready":
+            reason = self._death_reason(child)
+            self._kill()
+            raise SubmissionError(f"the sandbox could not start: {reason}")
+        return child
+
+    def _kill(self) -> None:
+        child, self._child = self._child, None
+        if child is None:
+            return
+        proc = child.proc
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.mode == isolation.Isolation.PROCESS:
+            _sweep(child.token, proc.pid)
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        child.drain.join(timeout=1)
+        try:
+            proc.stderr.close()
+        except OSError:
+            pass
+
+    # -- calls -----------------------------------------------------------
+    def call(self, target: str, *args, watch_args: bool = False, timeout: float | None = None, **kwargs) -> CallRecord:
+        """Call ``module:function`` in the child with plain-data arguments."""
+        module = target.partition(":")[0]
+        if module in self._fatal_import:
+            known = self._fatal_import[module]
+            return CallRecord(target, args, kwargs, known.status, error=known.error, detail=known.detail)
+        timeout = self.limits.call_timeout if timeout is None else timeout
+        started = time.monotonic()
+        try:
+            child = self._child or self._start()
+        except SubmissionError as exc:
+            return CallRecord(target, args, kwargs, CallStatus.CRASHED, detail=str(exc).removeprefix("the sandbox "))
+        self._next_id += 1
+        call_id = self._next_id
+        message = {
+            "op": "call", "id": call_id, "target": target,
+            "args": wire.to_plain(list(args)), "kwargs": wire.to_plain(kwargs), "watch_args": watch_args,
+        }
+        try:
+            self._send(child, message)
+        except OSError:
+            return self._crashed(child, target, args, kwargs, started)
+        deadline = started + timeout
+        while True:
+            try:
+                reply = self._read_message(child, deadline)
+            except _ProtocolError as exc:
+                self._kill()
+                return CallRecord(target, args, kwargs, CallStatus.CRASHED, detail=str(exc),
+                                  duration=time.monotonic() - started)
+            if reply is None:
+                if time.monotonic() >= deadline:
+                    self._kill()
+                    return CallRecord(target, args, kwargs, CallStatus.TIMED_OUT, detail=f"{timeout:g} s (stopped)",
+                                      duration=time.monotonic() - started)
+                return self._crashed(child, target, args, kwargs, started)
+            if "rpc" in reply:
+                self._answer_rpc(child, reply)
+                continue
+            if reply.get("event") == "importing":
+                child.importing = reply.get("module")
+                continue
+            if reply.get("id") != call_id:
+                continue
+            child.importing = None
+            return self._record(target, args, kwargs, reply, time.monotonic() - started)
+
+    def _record(self, target, args, kwargs, reply: dict, duration: float) -> CallRecord:
+        output = reply.get("output") if isinstance(reply.get("output"), str) else ""
+        if reply.get("ok"):
+            after = reply.get("args_after")
+            return CallRecord(
+                target, args, kwargs, CallStatus.RETURNED, value=reply.get("value"),
+                args_after=tuple(after) if isinstance(after, list) else None,
+                kwargs_after=reply.get("kwargs_after"), output=output, duration=duration,
+            )
+        raw = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        error = CallError(
+            type=str(raw.get("type", "Error"))[:100], message=str(raw.get("message", ""))[:2000],
+            stage=str(raw.get("stage", "call")), attrs=raw.get("attrs") if isinstance(raw.get("attrs"), dict) else {},
+            traceback=str(raw.get("traceback", ""))[:4000],
+        )
+        after = reply.get("args_after")
+        return CallRecord(target, args, kwargs, CallStatus.RAISED, error=error, output=output, duration=duration,
+                          args_after=tuple(after) if isinstance(after, list) else None,
+                          kwargs_after=reply.get("kwargs_after"))
+
+    def _crashed(self, child: _Child, target, args, kwargs, started) -> CallRecord:
+        reason = self._death_reason(child)
+        importing = child.importing
+        self._kill()
+        if importing:
+            reason = f"the process ended while importing {importing}.py ({reason})"
+        record = CallRecord(target, args, kwargs, CallStatus.CRASHED, detail=reason, duration=time.monotonic() - started)
+        if importing:
+            # Dying at import is deterministic: the same module kills every fresh child.
+            self._fatal_import[importing] = record
+        return record
+
+    def _death_reason(self, child: _Child) -> str:
+        try:
+            code = child.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "it stopped answering"
+        child.drain.join(timeout=1)
+        if code is None:
+            return "it stopped answering"
+        if code < 0 or code > 128:
+            signum = -code if code < 0 else code - 128
+            try:
+                name = signal.Signals(signum).name
+            except ValueError:
+                name = f"signal {signum}"
+            hint = {"SIGKILL": "killed; memory or CPU limit?", "SIGXCPU": "CPU time limit reached",
+                    "SIGSEGV": "crashed, often runaway recursion", "SIGXFSZ": "file size limit reached"}.get(name)
+            text = f"killed by {name}" + (f" ({hint})" if hint else "")
+        else:
+            text = f"the process exited with code {code}"
+        last = child.drain.last_line()
+        if last and "Error" in last:
+            text += f"; last output: {last}"
+        return text
+
+    def _answer_rpc(self, child: _Child, request: dict) -> None:
+        name = request.get("rpc")
+        handler = self.rpc.get(name)
+        reply: dict = {"op": "rpc_result", "rid": request.get("rid")}
+        if handler is None:
+            reply.update(ok=False, error=f"no handler named {name!r}")
+        else:
+            try:
+                args = request.get("args") if isinstance(request.get("args"), list) else []
+                reply.update(ok=True, value=wire.to_plain(handler(*args)))
+            except Exception as exc:  # a bad request from the child is its own problem
+                reply.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
+        try:
+            self._send(child, reply)
+        except OSError:
+            pass
+
+    # -- framing ---------------------------------------------------------
+    def _send(self, child: _Child, message: dict) -> None:
+        child.proc.stdin.write(wire.dumps(message))
+        child.proc.stdin.flush()
+
+    def _read_message(self, child: _Child, deadline: float):
+        """Next message, or None on EOF or when the deadline passes."""
+        fd = child.proc.stdout.fileno()
+        limit = self.limits.response_bytes + 65536
+        while b"\n" not in child.buf:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return None
+            child.buf += chunk
+            if len(child.buf) > limit and b"\n" not in child.buf:
+                raise _ProtocolError(f"the process sent more than {limit} bytes in one answer")
+        line, _, child.buf = child.buf.partition(b"\n")
+        try:
+            message = wire.loads(line)
+        except ValueError as exc:
+            raise _ProtocolError(f"the process broke the answer channel ({exc.__class__.__name__})") from None
+        if not isinstance(message, dict):
+            raise _ProtocolError("the process broke the answer channel (not an object)")
+        return message
+
+
+class _ProtocolError(Exception):
+    pass
+
+
+def _sweep(token: str, pgid: int) -> None:
+    """Kill leftovers of a process-mode child: its group, its session, anything carrying its token."""
+    needle = f"ICLAB_SANDBOX_TOKEN={token}".encode()
+    me = os.getpid()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            pgrp, sid = int(fields[2]), int(fields[3])
+            hit = pgrp == pgid or sid == pgid
+            if not hit:
+                with open(f"/proc/{pid}/environ", "rb") as fh:
+                    hit = needle in fh.read()
+        except (OSError, IndexError, ValueError):
+            continue
+        if hit:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass

@@ -1,0 +1,115 @@
+"""A learner's workspace: created from the starter, remembered in the learner's state."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+import tomllib
+from pathlib import Path
+
+from . import paths
+from .errors import WorkspaceError
+from .manifest import Lab
+
+__all__ = ["MARKER", "start", "find", "assemble", "State"]
+
+MARKER = ".iclab.toml"
+
+
+def assemble(lab: Lab, dest: Path, overlay: Path | None = None) -> Path:
+    """Build a workspace in ``dest``: the starter, the visible fixtures, then ``overlay``'s files on top."""
+    shutil.copytree(lab.starter, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    # The ticket and the contract's documents (schemas) travel with the workspace.
+    for doc in lab.folder.iterdir():
+        if doc.is_file() and (doc.name == "README.md" or doc.suffix in (".json", ".xsd")):
+            shutil.copyfile(doc, dest / doc.name)
+    if lab.fixtures.is_dir():
+        shutil.copytree(lab.fixtures, dest / "fixtures", dirs_exist_ok=True)
+    if overlay is not None:
+        for rel in lab.files:
+            src = overlay / rel
+            if src.is_file():
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest / rel)
+    return dest
+
+
+def start(lab: Lab, dest: Path) -> Path:
+    """Copy the starter into ``dest``; never overwrite a learner's work."""
+    dest = dest.resolve()
+    if dest.exists() and any(dest.iterdir()):
+        marker = dest / MARKER
+        if marker.is_file() and _read_marker(marker).get("lab") == lab.id:
+            raise WorkspaceError(f"{dest} already holds your {lab.id} work; run `iclab check {dest}` to grade it")
+        raise WorkspaceError(f"{dest} is not empty; choose another folder (iclab never overwrites your files)")
+    dest.mkdir(parents=True, exist_ok=True)
+    assemble(lab, dest)
+    started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    (dest / MARKER).write_text(f'lab = "{lab.id}"\nstarted = "{started}"\n', encoding="utf-8")
+    State.load().update(lab.id, workspace=str(dest), started=started)
+    return dest
+
+
+def _read_marker(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        raise WorkspaceError(f"{path}: unreadable workspace marker; recreate it with `iclab start`") from None
+
+
+def find(start_dir: Path) -> tuple[str, Path]:
+    """The lab id and root of the workspace containing ``start_dir``."""
+    here = start_dir.resolve()
+    for folder in (here, *here.parents):
+        marker = folder / MARKER
+        if marker.is_file():
+            lab_id = _read_marker(marker).get("lab")
+            if not isinstance(lab_id, str):
+                raise WorkspaceError(f"{marker}: names no lab")
+            return lab_id, folder
+    raise WorkspaceError(f"{here} is not an iclab workspace; create one with `iclab start LAB`")
+
+
+class State:
+    """The learner's progress: workspaces, best scores, hints shown. One JSON file, written atomically."""
+
+    def __init__(self, path: Path, data: dict):
+        self.path = path
+        self.data = data
+
+    @classmethod
+    def load(cls) -> "State":
+        path = paths.state_dir() / "state.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                data = {}
+        except (OSError, ValueError):
+            data = {}
+        data.setdefault("labs", {})
+        return cls(path, data)
+
+    def lab(self, lab_id: str) -> dict:
+        entry = self.data["labs"].get(lab_id)
+        return entry if isinstance(entry, dict) else {}
+
+    def update(self, lab_id: str, **fields) -> None:
+        entry = dict(self.lab(lab_id))
+        entry.update(fields)
+        self.data["labs"][lab_id] = entry
+        self._save()
+
+    def record_score(self, lab_id: str, score: float, max_score: float) -> None:
+        entry = self.lab(lab_id)
+        best = entry.get("best")
+        if not isinstance(best, (int, float)) or score > best:
+            self.update(lab_id, best=score, max=max_score)
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(self.data, fh, indent=2, sort_keys=True)
+        os.replace(tmp, self.path)
