@@ -99,6 +99,19 @@ class Run:
     def call(self, target: str, *args, **kwargs) -> CallRecord:
         return self._sandbox.call(target, *args, **kwargs)
 
+    def fresh(self, extra_files: dict[str, bytes] | None = None, **limits):
+        """Another sandbox for the same submission (with other hidden files); use as a context manager.
+
+        For labs that must run the submission against several worlds, e.g. the
+        learner's tests against the correct implementation and then each mutant.
+        """
+        from dataclasses import replace
+
+        from .sandbox import Sandbox
+
+        return Sandbox(self._sandbox.submission, replace(self._sandbox.limits, **limits),
+                       rpc=self._sandbox.rpc, extra_files=extra_files)
+
 
 class Grader:
     """A lab's hidden checks, their probes and their hidden data."""

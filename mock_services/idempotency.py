@@ -28,7 +28,7 @@ from .problems import problem
 __all__ = ["IdempotencyStore", "parse_key"]
 
 RETENTION = 24 * 3600  # virtual seconds a key is remembered (Stripe keeps 24 h)
-MAX_KEY_LENGTH = 255
+MAX_KEY_LENGTH = 255  # the header value, quotes included (Stripe's limit)
 
 
 def parse_key(raw: str | None) -> str | None:
@@ -42,11 +42,10 @@ def parse_key(raw: str | None) -> str | None:
     if raw is None:
         return None
     value = raw.strip()
-    if not value or len(value) > MAX_KEY_LENGTH + 2 or not all(0x20 <= ord(ch) <= 0x7E for ch in value):
+    if not value or len(value) > MAX_KEY_LENGTH or not all(0x20 <= ord(ch) <= 0x7E for ch in value):
         return None
     quoted = _parse_sf_string(value) if value.startswith('"') else None
-    key = quoted if quoted else value
-    return key if len(key) <= MAX_KEY_LENGTH else None
+    return quoted if quoted else value
 
 
 def _parse_sf_string(value: str) -> str | None:
