@@ -96,6 +96,11 @@ class Run:
         self.data = data
         self.env = env
 
+    @property
+    def submission(self):
+        """The submission folder (read-only: for static checks that read source text, never import it)."""
+        return self._sandbox.submission
+
     def call(self, target: str, *args, **kwargs) -> CallRecord:
         return self._sandbox.call(target, *args, **kwargs)
 

@@ -48,6 +48,11 @@ def grade(lab: Lab, submission: Path, *, label: str | None = None) -> LabResult:
             evidence_cache: dict[str, object] = {}
             for spec in grader.checks:
                 t0 = time.monotonic()
+                if t0 - started > lab.limits.grading_budget:
+                    # A submission slow on every call must not hold a batch hostage.
+                    outcome = errored(f"not run: the grading used up its {lab.limits.grading_budget:g} s budget")
+                    outcomes.append((spec, outcome, 0.0))
+                    continue
                 outcome = _judge(spec, grader, run, evidence_cache, problems)
                 outcomes.append((spec, outcome, time.monotonic() - t0))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-__all__ = ["Status", "Dimension", "CheckResult", "LabResult", "DimensionScore", "SCALE_THRESHOLDS", "scorecard"]
+__all__ = ["Status", "Dimension", "CheckResult", "LabResult", "SubmissionResult", "DimensionScore", "SCALE_THRESHOLDS", "scorecard"]
 
 
 class Status(str, enum.Enum):
@@ -71,6 +71,23 @@ class LabResult:
 
     def failed(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if c.status in (Status.FAILED, Status.ERRORED))
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """One learner's submission: the labs it holds, each graded."""
+
+    submission: str
+    labs: tuple[LabResult, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def score(self) -> float:
+        return round(sum(r.score for r in self.labs), 2)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(r.max_score for r in self.labs), 2)
 
 
 @dataclass(frozen=True)

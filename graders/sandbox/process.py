@@ -47,6 +47,7 @@ class Limits:
     response_bytes: int = 8_000_000
     network: bool = False
     start_timeout: float = 15.0
+    grading_budget: float = 120.0
 
     def for_child(self) -> dict:
         return {
@@ -141,6 +142,8 @@ class Sandbox:
         self._child: _Child | None = None
         self._next_id = 0
         self._fatal_import: dict[str, CallRecord] = {}
+        self._protocol_failures = 0
+        self._poisoned: CallRecord | None = None
         self.starts = 0
 
     # -- lifecycle -------------------------------------------------------
@@ -243,6 +246,8 @@ class Sandbox:
     def call(self, target: str, *args, watch_args: bool = False, timeout: float | None = None, **kwargs) -> CallRecord:
         """Call ``module:function`` in the child with plain-data arguments."""
         module = target.partition(":")[0]
+        if self._poisoned is not None:
+            return CallRecord(target, args, kwargs, CallStatus.CRASHED, detail=self._poisoned.detail)
         if module in self._fatal_import:
             known = self._fatal_import[module]
             return CallRecord(target, args, kwargs, known.status, error=known.error, detail=known.detail)
@@ -268,8 +273,7 @@ class Sandbox:
                 reply = self._read_message(child, deadline)
             except _ProtocolError as exc:
                 self._kill()
-                return CallRecord(target, args, kwargs, CallStatus.CRASHED, detail=str(exc),
-                                  duration=time.monotonic() - started)
+                return self._protocol_failure(target, args, kwargs, started, str(exc))
             if reply is None:
                 if time.monotonic() >= deadline:
                     self._kill()
@@ -283,7 +287,9 @@ class Sandbox:
                 child.importing = reply.get("module")
                 continue
             if reply.get("id") != call_id:
-                continue
+                self._kill()
+                return self._protocol_failure(target, args, kwargs, started,
+                                              "the process answered a call that was not asked (the answer channel was tampered with)")
             child.importing = None
             return self._record(target, args, kwargs, reply, time.monotonic() - started)
 
@@ -306,6 +312,14 @@ class Sandbox:
         return CallRecord(target, args, kwargs, CallStatus.RAISED, error=error, output=output, duration=duration,
                           args_after=tuple(after) if isinstance(after, list) else None,
                           kwargs_after=reply.get("kwargs_after"))
+
+    def _protocol_failure(self, target, args, kwargs, started, reason: str) -> CallRecord:
+        """A broken answer channel; after the second, every later call fails at once with the same reason."""
+        self._protocol_failures += 1
+        record = CallRecord(target, args, kwargs, CallStatus.CRASHED, detail=reason, duration=time.monotonic() - started)
+        if self._protocol_failures >= 2:
+            self._poisoned = record
+        return record
 
     def _crashed(self, child: _Child, target, args, kwargs, started) -> CallRecord:
         reason = self._death_reason(child)
