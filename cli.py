@@ -160,6 +160,119 @@ def demo(lab_ids: tuple[str, ...]) -> None:
     click.echo(table(["lab", "submission", "score", "time", "checks lost"], rows), nl=False)
 
 
+class _ProgressPrinter:
+    """A bar with rate and ETA on a terminal; a plain line every tenth of the way in CI logs."""
+
+    def __init__(self, total: int, tty: bool):
+        self.total, self.tty, self.next_line = total, tty, 0
+
+    def __call__(self, p) -> None:
+        eta = f"{p.eta:.0f}s" if p.eta is not None else "?"
+        if self.tty:
+            width = 30
+            filled = int(width * p.done / max(1, p.total))
+            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total}  {p.rate:.1f}/s  eta {eta} ",
+                       nl=False, err=True)
+            if p.done == p.total:
+                click.echo("", err=True)
+        elif p.done >= self.next_line or p.done == p.total:
+            click.echo(f"graded {p.done}/{p.total} ({p.rate:.1f}/s, eta {eta})", err=True)
+            self.next_line = p.done + max(1, self.total // 10)
+
+
+@cli.command()
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--labs", "labs", multiple=True, help="Grade every submission on these labs (default: the labs each holds).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Parallel gradings (default: the machine's cores).")
+@click.option("--shard", help="K/N: grade only this deterministic share (one CI job of N).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("iclab-out"), show_default=True)
+def batch(submissions: Path, labs: tuple[str, ...], jobs: int | None, shard: str | None, out: Path) -> None:
+    """Grade every submission in SUBMISSIONS (one folder or .zip per learner); resumable."""
+    from graders import gradebook
+    from graders.batch import make_plan, run_batch
+
+    plan = make_plan(submissions, list(labs) or None, shard)
+    for note in plan.skipped:
+        click.echo(f"skipped {note}", err=True)
+    click.echo(f"{len(plan.units)} gradings planned (shard {plan.shard[0]}/{plan.shard[1]}) -> {out}", err=True)
+    summary = run_batch(plan, out, jobs=jobs, on_progress=_ProgressPrinter(len(plan.units), sys.stderr.isatty()))
+    info = gradebook.build(out, [out / "journal.jsonl"])
+    click.echo(f"graded {summary.graded} now, {summary.resumed} already in the journal, in {summary.elapsed:.1f}s; "
+               f"gradebook: {info.path} ({info.submissions} submissions, {info.gradings} gradings)")
+    if summary.failed_units:
+        for line in summary.failed_units[:10]:
+            click.echo(f"internal error: {line}", err=True)
+        raise _Failure(f"{len(summary.failed_units)} gradings hit an internal error; rerun to retry them", 3)
+
+
+@cli.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True)
+def merge(folders: tuple[Path, ...], out: Path) -> None:
+    """Join the outputs of sharded `iclab batch` runs into one gradebook."""
+    from graders.batch.merge import merge as merge_runs
+
+    info = merge_runs(list(folders), out)
+    click.echo(f"merged {len(folders)} shards: {info.path} ({info.submissions} submissions, {info.gradings} gradings)")
+
+
+@cli.group()
+def gradebook() -> None:
+    """Query a batch run's gradebook (a DuckDB file)."""
+
+
+@gradebook.command("query")
+@click.argument("sql")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("iclab-out"), show_default=True,
+              help="The batch output folder holding gradebook.duckdb.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
+def gradebook_query(sql: str, out: Path, as_csv: bool) -> None:
+    """Run one read-only SQL query (tables: submissions, labs, checks)."""
+    import csv
+    import io
+
+    from graders import gradebook as gb
+
+    columns, rows = gb.query(out / gb.DB_NAME, sql)
+    if as_csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        click.echo(table(columns, [["" if v is None else str(v) for v in row] for row in rows]), nl=False)
+
+
+@cli.group()
+def mock() -> None:
+    """Run the fake enterprise systems the HTTP labs talk to."""
+
+
+@mock.command("list")
+def mock_list() -> None:
+    """List the mock services and their scenarios."""
+    import mock_services
+
+    rows = [[s.name, ", ".join(s.scenarios), s.summary] for s in mock_services.list_services()]
+    click.echo(table(["service", "scenarios", "what it is"], rows), nl=False)
+
+
+@mock.command("serve")
+@click.argument("name")
+@click.option("--scenario", default="happy", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), help="Default: the service's usual port.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def mock_serve(name: str, scenario: str, port: int | None, seed: int) -> None:
+    """Serve mock NAME on 127.0.0.1 until Ctrl+C (for curl, Postman or your own client)."""
+    import mock_services
+
+    try:
+        mock_services.serve_forever(name, scenario=scenario, port=port, seed=seed, echo=click.echo)
+    except mock_services.MockServiceError as exc:
+        raise _Failure(str(exc), 2) from None
+
+
 def main() -> None:
     """Console entry point: user errors get one line; our bugs get exit 3."""
     try:

@@ -14,7 +14,7 @@ from .masking import mask
 from .results import CheckResult, LabResult, Status
 from .sandbox import Sandbox
 
-__all__ = ["grade", "missing_files"]
+__all__ = ["grade", "refused", "missing_files"]
 
 INTERNAL = "internal grader error (our bug, not yours)"
 
@@ -63,6 +63,16 @@ def grade(lab: Lab, submission: Path, *, label: str | None = None) -> LabResult:
         score=score, max_score=round(grader.max_score, 2), tool_version=__version__,
         graded_at=graded_at, duration=round(time.monotonic() - started, 3), problems=tuple(problems),
     )
+
+
+def refused(lab: Lab, label: str, reason: str) -> LabResult:
+    """The result of a submission that could not be graded at all (a refused zip, a missing lab folder)."""
+    grader = catalog.grader_for(lab)
+    checks = tuple(_result(spec, errored(reason), 0.0) for spec in grader.checks)
+    graded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return LabResult(lab=lab.id, title=lab.title, submission=label, checks=checks, score=0.0,
+                     max_score=round(grader.max_score, 2), tool_version=__version__, graded_at=graded_at,
+                     problems=(mask(reason),))
 
 
 def _judge(spec: CheckSpec, grader, run: Run, cache: dict, problems: list[str]) -> Outcome:

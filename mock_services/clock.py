@@ -11,7 +11,7 @@ client's timeout by the same ``dilation``.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 __all__ = ["DEFAULT_EPOCH", "MAX_REAL_STALL", "VirtualClock"]
 
@@ -77,9 +77,9 @@ class VirtualClock:
         return min(virtual_seconds / self.dilation, MAX_REAL_STALL)
 
     def isoformat(self, when: float | None = None) -> str:
-        """Render a virtual instant (default: now) as an ISO 8601 UTC string."""
+        """Render a virtual instant (default: now) as ISO 8601 UTC to the second."""
         instant = self.now() if when is None else when
-        return datetime.fromtimestamp(instant, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        return datetime.fromtimestamp(instant, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self.isoformat()!r}, dilation={self.dilation:g})"

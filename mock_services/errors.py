@@ -4,7 +4,8 @@
     ├── UnknownService                build("nope")
     ├── UnknownScenario               build("crm", scenario="nope")
     ├── ScenarioError                 a scenario that cannot run (bad rule, bad fault)
-    └── UnsafeHost                    serve() asked to listen beyond loopback
+    ├── UnsafeHost                    serve() asked to listen beyond loopback
+    └── PortUnavailable               serve() could not bind (port in use, no IPv6)
 
 The CLI maps these to click errors; nothing here imports click.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 __all__ = [
     "MockServiceError",
+    "PortUnavailable",
     "ScenarioError",
     "UnknownScenario",
     "UnknownService",
@@ -38,3 +40,7 @@ class ScenarioError(MockServiceError, ValueError):
 
 class UnsafeHost(MockServiceError, ValueError):
     """A mock was asked to listen on something other than loopback."""
+
+
+class PortUnavailable(MockServiceError, OSError):
+    """The loopback port could not be bound (in use, or the address family is missing)."""

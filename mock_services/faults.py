@@ -211,7 +211,8 @@ class Gate(Fault):
         self.release.wait(min(self.timeout, MAX_REAL_STALL))
 
     def to_dict(self) -> dict[str, Any]:
-        raise ScenarioError("Gate holds threading.Events and cannot be serialised")
+        # Shown by GET /__admin/scenario; not loadable back (it holds live Events).
+        return {"type": "Gate", "timeout": self.timeout}
 
 
 def retry_after_value(seconds: float, form: str, now: float) -> str:
@@ -224,7 +225,16 @@ def retry_after_value(seconds: float, form: str, now: float) -> str:
 
 _SERIALISABLE: dict[str, type[Fault]] = {
     cls.__name__: cls
-    for cls in (RateLimited, ServerError, Slow, DropAfterCommit, ExpireToken, MalformedBody, RenameField, InsertRowsBeforeFetch)
+    for cls in (
+        RateLimited,
+        ServerError,
+        Slow,
+        DropAfterCommit,
+        ExpireToken,
+        MalformedBody,
+        RenameField,
+        InsertRowsBeforeFetch,
+    )
 }
 
 

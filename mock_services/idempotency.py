@@ -98,7 +98,8 @@ class IdempotencyStore:
         key = parse_key(raw)
         if key is None:
             return problem(
-                400, "bad-request",
+                400,
+                "bad-request",
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
                 request,
             )
@@ -112,12 +113,20 @@ class IdempotencyStore:
                 self._records[ticket] = _Record(fingerprint, started_at=now)
                 return ticket
         if record.fingerprint != fingerprint:
-            return problem(422, "idempotency-key-reused", f"Idempotency-Key {key!r} was first used with a different request", request)
+            return problem(
+                422,
+                "idempotency-key-reused",
+                f"Idempotency-Key {key!r} was first used with a different request",
+                request,
+            )
         if record.response is None or now < record.ready_at:
             wait = 1 if record.response is None else max(1, math.ceil(record.ready_at - now))
             return problem(
-                409, "idempotency-key-in-use", f"the original request with Idempotency-Key {key!r} is still being processed",
-                request, (("Retry-After", str(wait)),),
+                409,
+                "idempotency-key-in-use",
+                f"the original request with Idempotency-Key {key!r} is still being processed",
+                request,
+                (("Retry-After", str(wait)),),
             )
         return record.response.with_header("Idempotent-Replayed", "true")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from .masking import mask_header, mask_pii, mask_text
@@ -21,7 +21,7 @@ from .messages import Headers, Request, Response, header_value
 __all__ = ["Delivery", "Journal", "JournalEntry", "RecordedResponse"]
 
 
-class Delivery(str, Enum):
+class Delivery(StrEnum):
     """What became of a response after the handler produced it."""
 
     PENDING = "pending"  # handled directly; no transport has reported yet
@@ -186,7 +186,7 @@ class Journal:
 
 
 def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(at, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _render_entry(entry: JournalEntry, headers: bool, bodies: bool) -> list[str]:

@@ -89,7 +89,9 @@ class TokenIssuer:
     def token_endpoint(self, request: Request) -> Response:
         """Answer POST /oauth/token per RFC 6749 sections 4.4.2, 4.4.3, 5.1 and 5.2."""
         if request.media_type() != "application/x-www-form-urlencoded":
-            return _oauth_error(400, "invalid_request", "send the parameters form-encoded (application/x-www-form-urlencoded)")
+            return _oauth_error(
+                400, "invalid_request", "send the parameters form-encoded (application/x-www-form-urlencoded)"
+            )
         try:
             pairs = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(request.body))
         except (UnicodeDecodeError, ValueError):
@@ -106,7 +108,9 @@ class TokenIssuer:
         if not grant_type:
             return _oauth_error(400, "invalid_request", "grant_type is required")
         if grant_type != "client_credentials":
-            return _oauth_error(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported; use client_credentials")
+            return _oauth_error(
+                400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported; use client_credentials"
+            )
         requested = tuple(form["scope"].split()) if form.get("scope") else self.credentials.scopes
         unknown = [scope for scope in requested if scope not in self.credentials.scopes]
         if unknown:
@@ -176,13 +180,19 @@ class TokenIssuer:
         if scheme.lower() != "bearer":
             # Section 3.1: no credentials at all gets a challenge without an error code.
             return None, problem(
-                401, "unauthorized", "send an access token: Authorization: Bearer <token>", request,
+                401,
+                "unauthorized",
+                "send an access token: Authorization: Bearer <token>",
+                request,
                 (("WWW-Authenticate", f'Bearer realm="{self.realm}"'),),
             )
         value = value.strip()
         if not _B64TOKEN.fullmatch(value):
             return None, problem(
-                400, "bad-request", "the Authorization header is not a valid Bearer credential", request,
+                400,
+                "bad-request",
+                "the Authorization header is not a valid Bearer credential",
+                request,
                 (("WWW-Authenticate", self._challenge("invalid_request", "malformed Bearer credential")),),
             )
         with self._lock:
@@ -192,9 +202,14 @@ class TokenIssuer:
         if self._clock.now() >= token.expires_at:
             return None, self._invalid_token(request, "the access token expired")
         if scope not in token.scopes:
-            challenge = self._challenge("insufficient_scope", f"this operation needs scope {scope}") + f', scope="{scope}"'
+            challenge = (
+                self._challenge("insufficient_scope", f"this operation needs scope {scope}") + f', scope="{scope}"'
+            )
             return None, problem(
-                403, "insufficient-scope", f"the access token lacks scope {scope}", request,
+                403,
+                "insufficient-scope",
+                f"the access token lacks scope {scope}",
+                request,
                 (("WWW-Authenticate", challenge),),
             )
         return token, None

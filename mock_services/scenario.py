@@ -162,14 +162,18 @@ def _selector(data: Any) -> Selector:
         return Always()
     if not isinstance(data, dict) or len(data) != 1:
         raise ScenarioError(f"'when' is one of always, nth, every, from, chance: {data!r}")
-    (kind, value), = data.items()
+    ((kind, value),) = data.items()
     try:
         if kind == "always":
             return Always()
         if kind == "nth":
             return Nth(*(value if isinstance(value, list) else [value]))
-        if kind in ("every", "from", "chance"):
-            return {"every": Every, "from": From, "chance": Chance}[kind](value)
+        if kind == "every":
+            return Every(value)
+        if kind == "from":
+            return From(value)
+        if kind == "chance":
+            return Chance(value)
     except TypeError as exc:
         raise ScenarioError(f"bad 'when' {data!r}: {exc}") from None
     raise ScenarioError(f"'when' is one of always, nth, every, from, chance: {data!r}")
@@ -189,7 +193,9 @@ class Schedule:
         with self._lock:
             self._counts = [0] * len(self.scenario.rules)
             # One RNG per rule: a Chance rule's draws do not depend on other routes' traffic.
-            self._rngs = [random.Random(f"{self.seed}:{self.scenario.name}:{i}") for i in range(len(self.scenario.rules))]
+            self._rngs = [
+                random.Random(f"{self.seed}:{self.scenario.name}:{i}") for i in range(len(self.scenario.rules))
+            ]
 
     def faults_for(self, route_key: str) -> tuple[Fault, ...]:
         """Count this request against every rule for its route; return the faults selected."""

@@ -10,6 +10,7 @@ stores the idempotent result, and journals what happened. Admin requests
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, replace
 from email.utils import formatdate
@@ -29,6 +30,8 @@ from .routing import Call, Route, Router
 from .scenario import Scenario, Schedule
 
 __all__ = ["MockService", "ServiceInfo"]
+
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:]+\](:\d{1,5})?")
 
 
 @dataclass(frozen=True)
@@ -127,8 +130,13 @@ class MockService:
         for rule in scenario.rules:
             if self.router.by_key(rule.route) is None:
                 known = ", ".join(route.key for route in self.router.routes)
-                raise ScenarioError(f"scenario {scenario.name!r} targets {rule.route!r}, which {self.name} lacks; routes: {known}")
-            if any(isinstance(f, InsertRowsBeforeFetch) for f in rule.faults) and type(self).insert_rows is MockService.insert_rows:
+                raise ScenarioError(
+                    f"scenario {scenario.name!r} targets {rule.route!r}, which {self.name} lacks; routes: {known}"
+                )
+            if (
+                any(isinstance(f, InsertRowsBeforeFetch) for f in rule.faults)
+                and type(self).insert_rows is MockService.insert_rows
+            ):
                 raise ScenarioError(f"{self.name} has no rows to insert (scenario {scenario.name!r})")
         return scenario
 
@@ -214,8 +222,9 @@ class MockService:
         return self.tokens.token_endpoint(call.request)
 
     def _openapi_route(self, call: Call) -> Response:
-        host = call.request.header("Host")
-        return json_response(200, self.openapi(f"http://{host}" if host else None))
+        host = call.request.header("Host") or ""
+        # The document names the server it was fetched from, so Postman's import just works.
+        return json_response(200, self.openapi(f"http://{host}" if _HOST.fullmatch(host) else None))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} scenario={self.scenario.name!r} seed={self.seed}>"

@@ -42,3 +42,24 @@ def to_dict(result: LabResult) -> dict:
 
 def to_json(result: LabResult, *, color: bool = False) -> str:
     return json.dumps(to_dict(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def from_dict(doc: dict) -> LabResult:
+    """Rebuild a LabResult from its ``iclab/result/v1`` JSON (journals, merged shards)."""
+    from ..results import CheckResult, Dimension, Status
+
+    if doc.get("schema") != SCHEMA_ID:
+        raise ValueError(f"not an {SCHEMA_ID} document")
+    checks = tuple(
+        CheckResult(
+            id=c["id"], title=c["title"], status=Status(c["status"]), points=float(c["points"]),
+            max_points=float(c["max_points"]), skill=c["skill"], dimension=Dimension(c["dimension"]),
+            reason=c["reason"], evidence=c["evidence"], criterion=c.get("criterion"), duration=float(c.get("duration", 0)),
+        )
+        for c in doc["checks"]
+    )
+    return LabResult(
+        lab=doc["lab"], title=doc["title"], submission=doc["submission"], checks=checks,
+        score=float(doc["score"]), max_score=float(doc["max_score"]), tool_version=doc["tool_version"],
+        graded_at=doc.get("graded_at", ""), duration=float(doc.get("duration", 0)), problems=tuple(doc.get("problems", ())),
+    )

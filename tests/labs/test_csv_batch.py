@@ -35,9 +35,14 @@ README_EXAMPLE = (b"order_id,order_date,customer_name,amount,note\n"
 
 
 def _module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """Import a file that is not on sys.path, without leaving bytecode next to it."""
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = saved
     return module
 
 
@@ -227,7 +232,7 @@ def test_measure_sees_memory_growth(body, grows, tmp_path):
     (tmp_path / "nightly.py").write_text(f"def process_file(path, out_dir):\n    {body}\n    return {{'rows': 1}}\n")
     code = ("import json, sys; sys.path[:0] = sys.argv[1:3]; import _iclab_csv_batch as h; "
             "print(json.dumps(h.measure('in.csv', 'out')))")
-    proc = subprocess.run([sys.executable, "-I", "-c", code, str(tmp_path), str(RUNTIME)],
+    proc = subprocess.run([sys.executable, "-I", "-B", "-c", code, str(tmp_path), str(RUNTIME)],
                           capture_output=True, text=True, timeout=60, check=True)
     answer = json.loads(proc.stdout)
     assert answer["summary"] == {"rows": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from mock_services import (
     DropAfterCommit,
     ExpireToken,
+    Gate,
     InsertRowsBeforeFetch,
     MalformedBody,
     Nth,
@@ -191,10 +193,6 @@ def test_bad_fault_data_is_a_scenario_error(data) -> None:
 
 
 def test_gate_is_shown_but_not_loadable() -> None:
-    import threading
-
-    from mock_services import Gate
-
     shown = Gate(threading.Event()).to_dict()
     assert shown["type"] == "Gate"
     with pytest.raises(ScenarioError):
