@@ -14,7 +14,7 @@ mapper.py, inspecting code objects or shipping a runner of its own learns nothin
 "failed" report would need that same knowledge. What a child could carry between runs (files
 outside its folder in process mode, order, flakiness) meets two correct runs: A first, B among
 the mutants at a place drawn from the seed and the test file's hash. A test counts only if it
-passes both without tampering. The runner reports tampering it sees (mapper.py rewritten, mapper
+passes both without tampering, having called the mapper (as this process saw it). The runner reports tampering it sees (mapper.py rewritten, mapper
 or runner functions replaced, a foreign mapper module); such a test earns nothing and its child
 is replaced. Verdicts come from the grader's own call records, never from what tests print, and
 failure-modes-covered counts the reason codes this process's dispatcher produced.
@@ -39,6 +39,7 @@ import time
 import types
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 from .. import paths
@@ -173,8 +174,9 @@ class Dispatcher:
     def start(self, test: str) -> None:
         self._local.test, self._local.calls = test, 0
 
-    def codes(self, test: str) -> frozenset[str]:
-        return frozenset(self._local.codes.get(test, ()))
+    def seen(self, test: str) -> tuple[int, frozenset[str]]:
+        """How many calls the current test made, and the reason codes the mapper answered with."""
+        return self._local.calls, frozenset(self._local.codes.get(test, ()))
 
     def __call__(self, function, args):
         state = self._local
@@ -193,20 +195,19 @@ class Dispatcher:
             return {"kind": "rejected", "code": exc.code, "field": exc.field, "after": args}
         except Exception as exc:  # the implementation's own error, shown to the test as it would be
             return _raised(type(exc).__name__, str(exc), args)
-        seen.update(r["code"] for r in value["rejected"]) if function == "map_batch" else None
+        if function == "map_batch":
+            seen.update(r["code"] for r in value["rejected"])
         return {"kind": "value", "value": value, "after": args}
 
 
 def _load_lookups(impl, files):
     """Run ``impl.load_lookups`` on the CSV bytes the stub read, in a private folder."""
-    names = ("status_codes.csv", "countries.csv")
-    if not isinstance(files, dict) or set(files) != set(names) or not all(
-            isinstance(files[n], bytes) and len(files[n]) <= MAX_LOOKUP_BYTES for n in names):
-        raise ValueError(f"lookup files must be at most {MAX_LOOKUP_BYTES // 1024} KB each")
     with tempfile.TemporaryDirectory(prefix="iclab-lookups-") as folder:
-        for name in names:
-            with open(os.path.join(folder, name), "wb") as handle:
-                handle.write(files[name])
+        for name in ("status_codes.csv", "countries.csv"):
+            data = files.get(name) if isinstance(files, dict) else None
+            if not isinstance(data, bytes) or len(data) > MAX_LOOKUP_BYTES:
+                raise ValueError(f"lookup files must be at most {MAX_LOOKUP_BYTES // 1024} KB each")
+            Path(folder, name).write_bytes(data)
         return impl.load_lookups(folder)
 
 
@@ -214,17 +215,13 @@ def _raised(kind: str, message: str, after: list) -> dict:
     return {"kind": "raised", "type": kind, "message": message[:500], "after": after}
 
 
-class Hidden(NamedTuple):
-    mutants: tuple[Mutant, ...]
-    salt: int
-
-
-grader = Grader(seed=20261207, data=lambda rng: Hidden(MUTANTS, rng.getrandbits(64)))
+# The hidden data is a salt for the order of the runs; the mutants are fixed.
+grader = Grader(seed=20261207, data=lambda rng: rng.getrandbits(64))
 
 
 @grader.environment
 @contextlib.contextmanager
-def _environment(data: Hidden):
+def _environment(salt: int):
     dispatcher = Dispatcher()
     yield Environment(rpc={harness.RPC_NAME: dispatcher}, objects={"dispatcher": dispatcher})
 
@@ -237,11 +234,12 @@ class TestRun:
     status: str  # passed | failed | timed-out | not-run
     detail: str = ""
     tampered: tuple[str, ...] = ()
+    calls: int = 0  # mapper calls the grader answered: its own record, not the child's
     codes: frozenset[str] = frozenset()
 
     @property
     def clean_pass(self) -> bool:
-        return self.status == "passed" and not self.tampered
+        return self.status == "passed" and not self.tampered and self.calls > 0
 
     @property
     def exposes(self) -> bool:
@@ -276,8 +274,6 @@ def collect(source: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, .
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
             (tests if node.name.startswith("test") else helpers).setdefault(node.name, node)
-        elif isinstance(node, ast.AsyncFunctionDef) and node.name.startswith("test"):
-            notes.append(f"{node.name} is async; the grader runs plain functions only")
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
             notes.append(f"class {node.name} is not run; write module-level test functions")
     checkers = {"raises", "fail"}
@@ -308,12 +304,12 @@ def _probe_suite(run) -> Suite:
             return Suite(problem=f"test_mapper.py could not be read: {record.problem() or 'no text came back'}")
         try:
             found, unchecking, notes = collect(source)
-        except (SyntaxError, ValueError) as exc:
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             return Suite(problem=f"test_mapper.py line {getattr(exc, 'lineno', '?')}: {type(exc).__name__}: {exc}")
         runs = {CORRECT: _run_tests(box, dispatcher, CORRECT, found[:CAP])}
     candidates = tuple(t for t in found[:CAP] if runs[CORRECT][t].clean_pass)
     order = [m.name for m in MUTANTS] + [CONTROL_B]
-    random.Random(f"{run.data.salt}:{hashlib.sha256(source.encode()).hexdigest()}").shuffle(order)
+    random.Random(f"{run.data}:{hashlib.sha256(source.encode()).hexdigest()}").shuffle(order)
 
     def one(name: str) -> dict[str, TestRun]:
         if time.monotonic() - started > GRADING_BUDGET:
@@ -337,22 +333,22 @@ def _run_tests(box, dispatcher: Dispatcher, name: str, tests) -> dict[str, TestR
         dispatcher.start(test)
         record = box.call("_iclab_mapping_tests:run_test", test)
         spent += record.duration
-        results[test] = _outcome(record, dispatcher.codes(test))
+        results[test] = _outcome(record, *dispatcher.seen(test))
         if results[test].tampered:
             box.close()  # a fresh child for the next test: this one may be rigged
     return results
 
 
-def _outcome(record, codes: frozenset[str]) -> TestRun:
+def _outcome(record, calls: int, codes: frozenset[str]) -> TestRun:
     if record.status is CallStatus.TIMED_OUT:
-        return TestRun("timed-out", f"did not finish within {record.detail}", codes=codes)
+        return TestRun("timed-out", f"did not finish within {record.detail}", calls=calls, codes=codes)
     value = record.value if record.ok and isinstance(record.value, dict) else {}
     if not value:  # the child died or the runner itself failed: the test did not pass
-        return TestRun("failed", record.problem() or "the runner gave no answer", codes=codes)
+        return TestRun("failed", record.problem() or "the runner gave no answer", calls=calls, codes=codes)
     tampered = tuple(str(t)[:120] for t in value.get("tampered") or () if t)[:5]
     if value.get("passed") is True:
-        return TestRun("passed", "", tampered, codes)
-    return TestRun("failed", str(value.get("error") or "failed")[:400], tampered, codes)
+        return TestRun("passed", "", tampered, calls, codes)
+    return TestRun("failed", str(value.get("error") or "failed")[:400], tampered, calls, codes)
 
 
 # -- checks -------------------------------------------------------------------------------
@@ -367,6 +363,8 @@ def _why_invalid(suite: Suite, test: str) -> str:
             return f"{test}: tampers with the code under test ({'; '.join(outcome.tampered)}), so it earns nothing"
         if outcome is not None and outcome.status != "passed":
             return f"{test}: fails {label}on the correct mapper: {outcome.detail}"
+        if outcome is not None and not outcome.calls:
+            return f"{test}: never calls the mapper, so it tests nothing"
     return f"{test}: passed once and failed once on the correct mapper (flaky, or depends on state)"
 
 
@@ -415,10 +413,10 @@ def check_failure_modes(suite: Suite, data):
 
 
 def _family_check(family: Family):
-    def judge(suite: Suite, data: Hidden):
+    def judge(suite: Suite, salt: int):
         if suite.problem:
             return failed(suite.problem)
-        valid, members = suite.valid(), [m for m in data.mutants if m.family == family.id]
+        valid, members = suite.valid(), [m for m in MUTANTS if m.family == family.id]
         if not valid:
             return failed(f"no valid test to run against the {family.noun}; see tests-valid")
         killers = {m.name: [t for t in valid if suite.runs.get(m.name, {}).get(t, TestRun("not-run")).exposes]

@@ -32,6 +32,7 @@ __all__ = ["Limits", "Sandbox", "copy_submission"]
 _RUNTIME_DIR = Path(__file__).with_name("runtime")
 _MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
 _MAX_SUBMISSION_FILES = 2000
+_MAX_TIMEOUTS_PER_TARGET = 2
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", ".pytest_cache", "node_modules", ".mypy_cache"}
 
 
@@ -77,6 +78,13 @@ def copy_submission(src: Path, dest: Path) -> None:
                     f"or {_MAX_SUBMISSION_BYTES // (1024 * 1024)} MB"
                 )
             shutil.copyfile(path, target_dir / name)
+
+
+def _site_dirs() -> list[str]:
+    import site
+
+    dirs = list(site.getsitepackages())
+    return [d for d in dirs if os.path.isdir(d)]
 
 
 def _sandbox_base() -> Path:
@@ -143,6 +151,7 @@ class Sandbox:
         self._next_id = 0
         self._fatal_import: dict[str, CallRecord] = {}
         self._protocol_failures = 0
+        self._timeouts: dict[str, int] = {}
         self._poisoned: CallRecord | None = None
         self.starts = 0
 
@@ -184,8 +193,10 @@ class Sandbox:
         root = self._fresh_root()
         work, rt = root / "work", root / "rt"
         token = secrets.token_hex(8)
-        config = {"workdir": str(work), "limits": self.limits.for_child()}
-        python_argv = [sys.executable, "-I", str(rt / "_iclab_child.py"), wire.json.dumps(config)]
+        config = {"workdir": str(work), "limits": self.limits.for_child(), "site": _site_dirs()}
+        # -S skips site.py and its .pth hooks (a third of the child's start-up); the
+        # child adds the site-packages folders itself, so installed libraries still import.
+        python_argv = [sys.executable, "-I", "-S", str(rt / "_iclab_child.py"), wire.json.dumps(config)]
         argv = isolation.launch_command(self.mode, python_argv, network=self.limits.network)
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -248,6 +259,10 @@ class Sandbox:
         module = target.partition(":")[0]
         if self._poisoned is not None:
             return CallRecord(target, args, kwargs, CallStatus.CRASHED, detail=self._poisoned.detail)
+        if self._timeouts.get(target, 0) >= _MAX_TIMEOUTS_PER_TARGET:
+            # A function that hung twice will hang again: fail fast instead of paying the timeout each call.
+            return CallRecord(target, args, kwargs, CallStatus.TIMED_OUT,
+                              detail=f"{self.limits.call_timeout:g} s twice already (not run again)")
         if module in self._fatal_import:
             known = self._fatal_import[module]
             return CallRecord(target, args, kwargs, known.status, error=known.error, detail=known.detail)
@@ -276,7 +291,15 @@ class Sandbox:
                 return self._protocol_failure(target, args, kwargs, started, str(exc))
             if reply is None:
                 if time.monotonic() >= deadline:
+                    importing = child.importing
                     self._kill()
+                    if importing:
+                        record = CallRecord(target, args, kwargs, CallStatus.TIMED_OUT,
+                                            detail=f"{timeout:g} s: importing {importing}.py never finished",
+                                            duration=time.monotonic() - started)
+                        self._fatal_import[importing] = record
+                        return record
+                    self._timeouts[target] = self._timeouts.get(target, 0) + 1
                     return CallRecord(target, args, kwargs, CallStatus.TIMED_OUT, detail=f"{timeout:g} s (stopped)",
                                       duration=time.monotonic() - started)
                 return self._crashed(child, target, args, kwargs, started)
@@ -285,6 +308,9 @@ class Sandbox:
                 continue
             if reply.get("event") == "importing":
                 child.importing = reply.get("module")
+                continue
+            if reply.get("event") == "imported":
+                child.importing = None
                 continue
             if reply.get("id") != call_id:
                 self._kill()

@@ -88,6 +88,25 @@ def test_infinite_loop_times_out_and_a_fresh_child_serves_the_rest(tmp_path, mod
     assert result.score == result.max_score - 5
 
 
+def test_a_hang_at_import_costs_one_timeout_not_one_per_call(tmp_path, mode):
+    result = _grade(tmp_path, "while True:\n    pass\n", timeout=1.0)
+    assert result.score == 0
+    assert "importing mapper.py never finished" in result.checks[0].reason
+    assert result.duration < 10
+
+
+def test_a_function_that_hangs_twice_is_not_called_again(tmp_path, mode):
+    source = REFERENCE + textwrap.dedent("""
+        def map_account(account, lookups):
+            while True:
+                pass
+    """)
+    result = _grade(tmp_path, source, timeout=0.5)
+    assert result.duration < 8, "24 accounts must not cost 24 timeouts"
+    created = next(c for c in result.checks if c.id == "created-at-utc")
+    assert created.status is Status.ERRORED and "did not return" in created.reason
+
+
 def test_deep_recursion_is_an_exception_not_a_crash(tmp_path, mode):
     source = REFERENCE + textwrap.dedent("""
         def load_lookups(directory):
@@ -192,6 +211,15 @@ def test_writing_forged_answers_to_the_protocol_pipe_fails_fast(tmp_path, mode):
     result = _grade(tmp_path, source)
     assert result.score == 0
     assert result.duration < 20
+
+
+def test_a_submitted_runtime_module_cannot_replace_the_trusted_one(tmp_path, mode):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "_iclab_wire.py").write_text("def dumps(m):\n    return b'{\"id\": 1, \"ok\": true, \"value\": 100}\\n'\n")
+    (sub / "_iclab_rpc.py").write_text("raise SystemExit('hijacked')\n")
+    result = _grade(tmp_path, REFERENCE)
+    assert result.score == result.max_score
 
 
 def test_objects_that_always_compare_equal_are_refused(tmp_path, mode):

@@ -80,14 +80,13 @@ def test_collect_finds_tests_in_file_order_and_those_that_check_nothing():
             assert x
         def test_b(): helper(1)
         def test_a(): print(1)
-        async def test_c(): assert 1
         class TestD:
             def test_e(self): assert 1
         def test_b(): pass
     """))
     assert found == ("test_b", "test_a")
     assert unchecking == ("test_a",)
-    assert len(notes) == 2
+    assert len(notes) == 1
 
 
 def test_the_planted_stub_is_the_same_in_every_run():
@@ -159,7 +158,7 @@ def test_printing_or_piping_a_forged_report_raises_nothing(tmp_path, monkeypatch
                 sys.__stdout__.write(line)
                 os.write(1, line.encode())
                 os.write(2, line.encode())
-            assert True
+            assert map_account(account(CreatedDate="01/01/2024 10:00"), LOOKUPS)["customer_id"] == "CRM-001X000123"
     '''))
     assert result.score == 100
     assert "test_forges_reports" not in "".join(_check(result, c).evidence for c in MUTANT_CHECKS)
@@ -212,6 +211,12 @@ def test_a_mapper_package_of_its_own_makes_every_test_invalid(tmp_path):
     assert all(_check(result, c).points == 0 for c in MUTANT_CHECKS)
 
 
+def test_a_test_that_never_calls_the_mapper_is_invalid(tmp_path):
+    result = _grade(tmp_path, _suite("def test_nothing_to_see():\n    assert 1 + 1 == 2\n"))
+    assert "never calls the mapper" in _check(result, "tests-valid").evidence
+    assert result.score == 85
+
+
 def test_a_runner_of_its_own_cannot_tell_the_runs_apart(tmp_path):
     fake = textwrap.dedent('''
         def describe():
@@ -252,3 +257,86 @@ def test_feedback_level_decides_whether_mutants_are_named(tmp_path, monkeypatch,
     named = any(m.name in evidence for m in lab_grader.MUTANTS)
     assert named is (level == "names")
     assert "survived" in evidence
+
+
+FEATURES = '''
+import pytest
+
+from mapper import Rejected, map_account, map_batch
+
+LOOKUPS = {"status": {"ACT": "ACTIVE"}, "country": {"GB": {"region": "EMEA", "dial_code": "44", "trunk_prefix": "0"}}}
+EVENTS = []
+
+
+@pytest.fixture
+def account():
+    return {"AccountId": "A1", "AccountName": "N", "Status": "act", "BillingCountry": "gb",
+            "CreatedDate": "05/07/2024 14:30", "TimeZone": "Europe/London"}
+
+
+@pytest.fixture
+def logged(account):
+    EVENTS.append("setup")
+    yield account
+    EVENTS.append("teardown")
+
+
+@pytest.mark.parametrize("status", ["ACT", " act "])
+@pytest.mark.parametrize("country", ["GB", pytest.param("gb", id="lower")])
+def test_stacked_parametrize(account, status, country):
+    assert map_account(dict(account, Status=status, BillingCountry=country), LOOKUPS)["region"] == "EMEA"
+
+
+def test_yield_fixture(logged, tmp_path):
+    assert tmp_path.is_dir() and map_account(logged, LOOKUPS)["created_at"] == "2024-07-05T13:30:00Z"
+
+
+@pytest.mark.usefixtures("logged")
+def test_teardown_ran(account):
+    assert EVENTS[:3] == ["setup", "teardown", "setup"] and map_account(account, LOOKUPS)["country"] == "GB"
+
+
+def test_raises_forms(account):
+    with pytest.raises(Rejected, match="UNKNOWN_STATUS") as caught:
+        map_account(dict(account, Status="X"), LOOKUPS)
+    assert caught.value.field == "Status" and caught.type is Rejected
+    pytest.raises(Rejected, map_account, dict(account, AccountId=" "), LOOKUPS)
+    with pytest.raises(pytest.fail.Exception if hasattr(pytest.fail, "Exception") else BaseException):
+        with pytest.raises(Rejected):
+            pass
+
+
+def test_real_pytest_names_still_work(account):
+    assert pytest.approx(0.1 + 0.2) == 0.3
+    assert map_batch([account], LOOKUPS)["rejected"] == []
+
+
+def test_monkeypatch_of_other_things(monkeypatch, account):
+    monkeypatch.setenv("ICLAB_DEMO", "1")
+    import os
+    assert os.environ["ICLAB_DEMO"] == "1" and map_account(account, LOOKUPS)["status"] == "ACTIVE"
+'''
+
+
+def test_the_pytest_subset_agrees_with_pytest(tmp_path):
+    from graders.visible_tests import run_visible_tests
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "mapper.py").write_bytes(STARTER_MAPPER)
+    (workspace / "test_mapper.py").write_text(FEATURES)
+    real = run_visible_tests(workspace)
+    assert real.ok and real.passed == 9, real.summary
+    result = _grade(tmp_path, FEATURES)
+    assert _check(result, "tests-valid").status is Status.PASSED, _check(result, "tests-valid").evidence
+
+
+def test_concurrent_gradings_keep_their_runs_apart(tmp_path):
+    # iclab batch grades submissions in threads; each grading's dispatcher must answer only its own runs.
+    from concurrent.futures import ThreadPoolExecutor
+
+    lab = catalog.get_lab("mapping-tests")
+    folders = [catalog.reference(lab), ROOT / "solutions/mapping-tests/flawed/happy-path-only"] * 2
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        scores = list(pool.map(lambda folder: engine.grade(lab, folder).score, folders))
+    assert scores == [100, 45, 100, 45]

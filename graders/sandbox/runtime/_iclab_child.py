@@ -156,12 +156,15 @@ def _answer(msg, channel, wire, workdir, output_cap, response_cap) -> dict:
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = sink
     try:
-        if module_name not in sys.modules:
+        fresh = module_name not in sys.modules
+        if fresh:
             channel.send({"event": "importing", "module": module_name, "id": call_id})
         try:
             module = importlib.import_module(module_name)
         except BaseException as exc:  # the learner's import failed: report it, keep serving
             return {"id": call_id, "ok": False, "error": _describe(exc, wire, workdir, "import"), "output": sink.text()}
+        if fresh:
+            channel.send({"event": "imported", "module": module_name, "id": call_id})
         func = getattr(module, func_name, None)
         if func is None or not callable(func):
             error = {
@@ -219,7 +222,9 @@ def main() -> None:
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
 
-    sys.path[:] = [workdir] + [p for p in sys.path if p and os.path.realpath(p) != RUNTIME_DIR] + [RUNTIME_DIR]
+    stdlib = [p for p in sys.path if p and os.path.realpath(p) != RUNTIME_DIR]
+    # The runtime folder comes first: a submitted _iclab_wire.py must not replace trusted code.
+    sys.path[:] = [RUNTIME_DIR, workdir] + stdlib + list(CONFIG.get("site", []))
     import _iclab_rpc
     import _iclab_wire as wire
 

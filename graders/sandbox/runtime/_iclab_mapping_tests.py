@@ -205,17 +205,17 @@ def _cases(func) -> list[tuple[str, dict]]:
         values = mark.args[1] if len(mark.args) > 1 else mark.kwargs.get("argvalues")
         names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
         axis = []
-        for i, value in enumerate(values):
-            label = str(i)
+        for value in values:
+            label = None
             if type(value).__name__ == "ParameterSet":
                 if value.marks:
                     raise _Unsupported("marks inside pytest.param are not supported by the grader")
-                label, value = value.id or label, value.values
+                label, value = value.id, value.values
             elif len(names) == 1:
                 value = (value,)
-            axis.append((label, dict(zip(names, value))))
+            axis.append((label or ", ".join(map(repr, value))[:80], dict(zip(names, value))))
         axes.append(axis)
-    return [("-".join(label for label, _ in combo), {k: v for _, case in combo for k, v in case.items()})
+    return [(" | ".join(label for label, _ in combo), {k: v for _, case in combo for k, v in case.items()})
             for combo in itertools.product(*axes)]
 
 

@@ -51,6 +51,10 @@ class Refused(Exception):
     """The SQL text is not one read-only SELECT; the message says why, for the learner."""
 
 
+class Unparsable(Exception):
+    """The SQL text is not valid DuckDB SQL; the message is DuckDB's first line."""
+
+
 def _duckdb():
     """Import duckdb itself, never a ``duckdb.py`` the submission put in its folder."""
     if "duckdb" in sys.modules:
@@ -77,6 +81,7 @@ def connect(database: str, *, threads: int = 2, memory: str = "1GB"):
             "threads": threads, "memory_limit": memory,
         })
         conn.execute("SET TimeZone = 'UTC'")
+        conn.execute("SET enable_progress_bar = false")  # cursors inherit it; it would only fill the output pipe
         conn.execute("SET lock_configuration = true")
         _CONNECTIONS[key] = conn
     return conn
@@ -95,7 +100,7 @@ def single_select(conn, text: str, label: str) -> str:
     try:
         statements = conn.extract_statements(text)
     except duckdb.Error as exc:
-        raise SyntaxError(_first_line(exc)) from None
+        raise Unparsable(_first_line(exc)) from None
     if not statements:
         raise Refused(f"{label} holds no SQL statement; write one SELECT")
     kinds = [s.type.name for s in statements]
@@ -117,7 +122,7 @@ def execute(conn, text: str, *, label: str, seconds: float, max_rows: int = 5000
         query = single_select(conn, text, label)
     except Refused as exc:
         return {**answer, "status": "refused", "message": str(exc)}
-    except SyntaxError as exc:
+    except Unparsable as exc:
         return {**answer, "status": "error", "message": f"{label} does not parse: {exc}"}
     cursor = conn.cursor()
     timer = threading.Timer(seconds, cursor.interrupt)
@@ -128,9 +133,8 @@ def execute(conn, text: str, *, label: str, seconds: float, max_rows: int = 5000
         zoned = [i for i, d in enumerate(cursor.description or []) if "WITH TIME ZONE" in str(d[1])]
         if zoned:
             # Python needs pytz to receive zoned values; send them as text instead.
-            names = [cursor.description[i][0] for i in zoned]
-            casts = ", ".join(f'CAST("{n.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS "{n.replace(chr(34), chr(34) * 2)}"'
-                              for n in names)
+            names = [_quoted(cursor.description[i][0]) for i in zoned]
+            casts = ", ".join(f"CAST({name} AS VARCHAR) AS {name}" for name in names)
             cursor.execute(f"SELECT * REPLACE ({casts}) FROM (\n{query}\n)")
         columns = [d[0] for d in cursor.description or []]
         rows = cursor.fetchmany(max_rows + 1)
@@ -144,7 +148,7 @@ def execute(conn, text: str, *, label: str, seconds: float, max_rows: int = 5000
                 "message": f"{label} tried to reach files or extensions, which is disabled: {_first_line(exc)}"}
     except duckdb.Error as exc:
         message = _first_line(exc)
-        if "read-only mode" in message or "configuration has been locked" in message or "read-only" in message:
+        if "read-only" in message or "configuration has been locked" in message:
             return {**answer, "status": "refused",
                     "message": f"{label} tried to change the database or its settings, which is refused: {message}"}
         return {**answer, "status": "error", "message": f"{label} failed: {message}"}
@@ -179,6 +183,10 @@ def run_sql(name: str, database: str, seconds: float, max_rows: int = 5000) -> d
 def _refusal(message: str) -> dict:
     return {"status": "refused", "message": message, "columns": [], "rows": [], "row_count": 0,
             "truncated": False, "seconds": 0.0}
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _first_line(exc: BaseException) -> str:
@@ -237,6 +245,7 @@ def build_volume(database: str, rows: int, threads: int = 2) -> None:
     duckdb = _duckdb()
     conn = duckdb.connect(database, config={"threads": threads, "enable_external_access": False})
     try:
+        conn.execute("SET enable_progress_bar = false")
         conn.execute(SCHEMA)
         conn.execute(_VOLUME_SOURCE.replace("$rows", str(int(rows))))
         conn.execute(_VOLUME_TARGET.replace("$rows", str(int(rows))))
