@@ -107,12 +107,16 @@ def hint(lab_id: str, reset: bool) -> None:
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when the score is below this percentage.")
 def grade(lab_id: str, path: Path, fmt: str, output: Path | None, fail_under: float | None) -> None:
     """Grade the submission at PATH against LAB's hidden checks."""
+    import tempfile
+
+    from graders.packing import submission_labs
+
     lab = catalog.get_lab(lab_id)
     if not path.exists():
         raise _Failure(f"{path}: no such file or folder", 2)
-    if not path.is_dir():
-        raise _Failure(f"{path}: not a folder (give the folder that holds {', '.join(lab.files)})", 2)
-    result = engine.grade(lab, path)
+    with tempfile.TemporaryDirectory(prefix="iclab-grade-") as tmp:
+        folder = submission_labs(path, [lab.id], Path(tmp))[lab.id]
+        result = engine.grade(lab, folder, label=path.stem if path.is_file() else path.name)
     text = FORMATS[fmt](result, color=_color() and output is None and fmt == "text")
     if output:
         output.write_text(text, encoding="utf-8")
@@ -123,6 +127,41 @@ def grade(lab_id: str, path: Path, fmt: str, output: Path | None, fail_under: fl
         raise _Failure("the grader hit an internal error (see the result); please report it", 3)
     if fail_under is not None and result.percent < fail_under:
         raise _Failure(f"score {result.percent:g}% is under --fail-under {fail_under:g}", 1)
+
+
+@cli.command()
+@click.argument("lab_ids", metavar="LAB...", nargs=-1, required=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("bundle.zip"), show_default=True)
+def export(lab_ids: tuple[str, ...], output: Path) -> None:
+    """Write a take-home bundle for candidates: tickets, starters, fixtures; no hidden checks or solutions."""
+    from graders.bundle import export as export_bundle
+
+    summary = export_bundle(list(lab_ids), output)
+    click.echo(f"{output}: {len(summary.files)} files for {', '.join(summary.labs)} ({summary.size // 1024} KiB, sha256 {summary.sha256[:12]})")
+
+
+@cli.command()
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("submission.zip"), show_default=True)
+def submit(directory: Path, output: Path) -> None:
+    """Pack your workspace (or a folder of workspaces) into one submission file with checksums."""
+    from graders.packing import pack
+
+    summary = pack(directory, output)
+    click.echo(f"{output}: {', '.join(summary.labs)}; {len(summary.files)} files, sha256 {summary.sha256[:12]}")
+    for rel in summary.unchanged:
+        click.echo(f"note: {rel} is unchanged from the starter", err=True)
+
+
+@cli.command()
+@click.argument("lab_id", metavar="LAB")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"), show_default=True)
+def gradescope(lab_id: str, output: Path) -> None:
+    """Build a Gradescope autograder package (setup.sh, run_autograder) for LAB."""
+    from graders.gradescope_package import build_autograder
+
+    build_autograder(lab_id, output)
+    click.echo(f"{output}: upload it as the autograder of a Gradescope programming assignment for {lab_id}")
 
 
 @cli.command()

@@ -104,6 +104,12 @@ class Run:
     def call(self, target: str, *args, **kwargs) -> CallRecord:
         return self._sandbox.call(target, *args, **kwargs)
 
+    def call_many(self, target: str, arg_lists, *, watch_args: bool = False, timeout: float | None = None):
+        """Call ``target`` once per argument tuple, pipelined (much faster than a loop of ``call``)."""
+        from .sandbox import Call
+
+        return self._sandbox.call_many([Call(target, tuple(a), {}, watch_args, timeout) for a in arg_lists])
+
     def fresh(self, extra_files: dict[str, bytes] | None = None, **limits):
         """Another sandbox for the same submission (with other hidden files); use as a context manager.
 

@@ -22,7 +22,8 @@ def iclab(*args, cwd=None, env_extra=None):
 
 def test_help_lists_every_command():
     out = iclab("--help").stdout
-    for command in ("list", "start", "check", "hint", "grade", "verify", "demo"):
+    for command in ("list", "start", "check", "hint", "grade", "verify", "demo", "batch", "merge", "gradebook",
+                    "export", "submit", "gradescope", "mock"):
         assert command in out
 
 
@@ -100,7 +101,7 @@ def test_grade_writes_output_file_and_fail_under(tmp_path):
     (["grade", "map-customer", "does/not/exist"], "no such file or folder"),
     (["start", "nope"], "unknown lab"),
     (["hint", "nope"], "unknown lab"),
-    (["grade", "map-customer", "README.md"], "not a folder"),
+    (["grade", "map-customer", "README.md"], "not a zip file"),
 ])
 def test_usage_errors_exit_2_with_one_line(args, message):
     result = iclab(*args)

@@ -62,6 +62,8 @@ ITEMS = [("PMP-220", "Circulation pump 220 W", "EA"), ("SRV-ONS", "On-site servi
 # -- the model ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Line:
+    """One invoice line as LedgerOne stores it."""
+
     line_no: int
     sku: str | None
     description: str
@@ -74,6 +76,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Invoice:
+    """One invoice; every stated amount is derived from it by ``amounts``."""
+
     number: str
     issue: str
     due: str | None
@@ -89,6 +93,8 @@ class Invoice:
 
 @dataclass(frozen=True)
 class Fault:
+    """One SOAP fault, in either version."""
+
     soap: str
     code: str  # the standard code's local name
     suffix: str = ""  # SOAP 1.1 refinement, e.g. ".Timeout"
@@ -98,10 +104,12 @@ class Fault:
 
 
 def _q(value: Decimal, minor: int) -> Decimal:
+    """Round half-up to ``minor`` decimals."""
     return value.quantize(Decimal(1).scaleb(-minor), rounding=ROUND_HALF_UP)
 
 
 def _plain(value: Decimal) -> str:
+    """2.500 -> "2.5", 10 -> "10": no exponent, no trailing zeros."""
     return format(value.normalize(), "f")
 
 
@@ -146,6 +154,7 @@ def expected_invoice(inv: Invoice) -> dict:
 
 
 def expected_fault(fault: Fault) -> dict:
+    """What classify_fault must return for ``fault``."""
     english = [t for lang, t in fault.texts if lang == "en"]
     message = english[0] if english and fault.soap == SOAP12 else fault.texts[0][1]
     return {"soap_version": "1.1" if fault.soap == SOAP11 else "1.2", "code": fault.code,
@@ -199,13 +208,17 @@ def _xmlns(prefix: str, uri: str) -> str:
     return f' xmlns:{prefix}="{uri}"' if prefix else f' xmlns="{uri}"'
 
 
+def _dec(value: Decimal) -> str:
+    return format(value, "f")  # str() may answer "1E+1"
+
+
 def _num(value: Decimal, lexical: bool, kind: str) -> str:
     """A number as LedgerOne writes it; "lexical" invoices use other valid xs:decimal spellings."""
     if not lexical:
-        return str(value)
+        return _dec(value)
     if kind == "Quantity" and value == value.to_integral_value():
-        return f"{value}.000"
-    return f" +{value} " if kind.endswith("Amount") else f" {value}\t"
+        return f"{_dec(value)}.000"
+    return f" +{_dec(value)} " if kind.endswith("Amount") else f" {_dec(value)}\t"
 
 
 def _open_envelope(doc: _Doc, style: Style, doctype: str | None, extra_ns: str = "") -> str:
@@ -258,8 +271,8 @@ def render_invoice(inv: Invoice, style: Style = CANONICAL, changes: dict | None 
         description = f"<![CDATA[{line.description}]]>" if "<" in line.description and i % 2 else escape(line.description)
         for name, value in (("LineNumber", str(line.line_no)), ("SKU", line.sku and escape(line.sku)),
                             ("Description", description), ("Quantity", _num(line.quantity, inv.lexical, "Quantity")),
-                            ("UnitCode", line.unit), ("UnitPrice", str(line.price)),
-                            ("Discount", None if line.discount is None else str(line.discount)),
+                            ("UnitCode", line.unit), ("UnitPrice", _dec(line.price)),
+                            ("Discount", None if line.discount is None else _dec(line.discount)),
                             ("TaxRate", _num(line.rate, inv.lexical, "TaxRate")),
                             ("LineAmount", _num(stated[f"{key}/LineAmount"], inv.lexical, "LineAmount"))):
             doc.leaf(5, lp, name, value, f"{key}/{name}")
@@ -271,9 +284,9 @@ def render_invoice(inv: Invoice, style: Style = CANONICAL, changes: dict | None 
         if doc.changes.get(key, "") is None:
             continue
         doc.add(4, f"<{p}TaxSubtotal>", key)
-        doc.leaf(5, p, "Rate", str(rate), f"{key}/Rate")
-        doc.leaf(5, p, "TaxableAmount", str(stated[f"{key}/TaxableAmount"]), f"{key}/TaxableAmount")
-        doc.leaf(5, p, "TaxAmount", str(stated[f"{key}/TaxAmount"]), f"{key}/TaxAmount")
+        doc.leaf(5, p, "Rate", _dec(rate), f"{key}/Rate")
+        doc.leaf(5, p, "TaxableAmount", _dec(stated[f"{key}/TaxableAmount"]), f"{key}/TaxableAmount")
+        doc.leaf(5, p, "TaxAmount", _dec(stated[f"{key}/TaxAmount"]), f"{key}/TaxAmount")
         doc.add(4, f"</{p}TaxSubtotal>")
     doc.add(3, f"</{p}TaxSummary>")
     doc.add(3, f"<{p}Totals>")
@@ -297,6 +310,8 @@ def render_fault(fault: Fault, style: Style = CANONICAL, changes: dict | None = 
                  doctype: str | None = None) -> bytes:
     """A SOAP 1.1 or 1.2 Fault response."""
     doc = _Doc(changes or {}, {})
+    if style == CANONICAL and fault.soap == SOAP12:
+        style = Style(soap_prefix="env")  # the SOAP 1.2 specification's own prefix
     style = replace(style, soap=fault.soap)
     s = _open_envelope(doc, style, doctype)
     cp = style.code_prefix or style.soap_prefix
@@ -329,6 +344,7 @@ def render_fault(fault: Fault, style: Style = CANONICAL, changes: dict | None = 
 
 # -- hidden data ----------------------------------------------------------------
 def _price(rng: random.Random, minor: int) -> Decimal:
+    """A unit price in the currency's minor units, now and then finer (metered services)."""
     if minor == 0:
         return Decimal(rng.randint(1, 3000) * 10)
     if minor == 2 and rng.random() < 0.2:
@@ -354,6 +370,33 @@ def _edge_line(kind: str, minor: int, rate: Decimal, line_no: int) -> Line:
     return Line(line_no, None, "Hydro plant EPC contract, milestone payment", Decimal(3), "EA", price, None, rate)
 
 
+def _random_lines(rng: random.Random, count: int, step: int, rates: tuple, minor: int, spread: bool) -> list:
+    """``count`` lines numbered by ``step``; some discounted by 5-15 %."""
+    lines = []
+    for i in range(count):
+        sku, description, unit = rng.choice(ITEMS)
+        quantity, price = _quantity(rng, unit), _price(rng, minor)
+        gross = _q(quantity * price, minor)
+        discount = _q(gross * rng.choice([5, 10, 15]) / 100, minor) if rng.random() < 0.3 and gross > 1 else None
+        rate = rates[i] if spread and i < 2 else rng.choice(rates)
+        lines.append(Line((i + 1) * step, sku, description, quantity, unit, price, discount, Decimal(rate)))
+    return lines
+
+
+def _has_tie(lines: list, minor: int) -> bool:
+    """Does an amount fall exactly half-way between two minor units?
+
+    Only the deliberate edge lines may: anywhere else a float solution
+    would fail checks that are not about money.
+    """
+    scale = Decimal(10) ** minor
+    exact = [(ln.quantity * ln.price - (ln.discount or 0)) * scale for ln in lines]
+    for rate in {ln.rate for ln in lines}:
+        taxable = sum((_q(ln.quantity * ln.price - (ln.discount or 0), minor) for ln in lines if ln.rate == rate), Decimal(0))
+        exact.append(taxable * rate / 100 * scale)
+    return any(value % 1 == Decimal("0.5") for value in exact)
+
+
 def make_invoice(rng: random.Random, n: int, edge: str | None = None, lexical: bool = False,
                  spread: bool = False) -> Invoice:
     """Invoice number ``n`` of a hidden set; ``spread`` gives it two lines or more at two tax rates or more."""
@@ -362,15 +405,11 @@ def make_invoice(rng: random.Random, n: int, edge: str | None = None, lexical: b
         country, currency, seller_name, vat, rates = SELLERS[0]
     minor = MINOR.get(currency, 2)
     step = rng.choice([1, 1, 10])
-    lines = []
+    count = rng.randint(2 if spread else 1, 4) if edge is None else 2 if edge == "half" else 0
     # The huge-amount edge stays alone so that its totals keep within the XSD's 18 digits.
-    for i in range(rng.randint(2 if spread else 1, 4) if edge is None else 2 if edge == "half" else 0):
-        sku, description, unit = rng.choice(ITEMS)
-        quantity, price = _quantity(rng, unit), _price(rng, minor)
-        gross = _q(quantity * price, minor)
-        discount = _q(gross * rng.choice([5, 10, 15]) / 100, minor) if rng.random() < 0.3 and gross > 1 else None
-        rate = rates[i] if spread and i < 2 else rng.choice(rates)
-        lines.append(Line((i + 1) * step, sku, description, quantity, unit, price, discount, Decimal(rate)))
+    lines = _random_lines(rng, count, step, rates, minor, spread)
+    while _has_tie(lines, minor):
+        lines = _random_lines(rng, count, step, rates, minor, spread)
     if edge:
         lines.append(_edge_line(edge, minor, Decimal(rates[0]), (len(lines) + 1) * step))
     used = sorted({ln.rate for ln in lines}, reverse=rng.random() < 0.5)
@@ -395,11 +434,14 @@ class Case:
 
     label: str
     xml: bytes
-    want: object  # a canonical invoice, a fault dict, or ("Rejected", code, line, message)
+    want: object  # a canonical invoice, a fault dict, None, or ("Rejected", code[, line[, message]])
+    target: str = "parse_invoice"
 
 
 @dataclass(frozen=True)
 class Hidden:
+    """The hidden dataset: one tuple of cases per probe, and the bait token."""
+
     valid: tuple
     invalid: tuple
     mismatch: tuple
@@ -428,7 +470,8 @@ def _schema() -> etree.XMLSchema:
 
 def _xsd_verdict(xml: bytes) -> tuple:
     """What lxml says about one of our own (non-hostile) invalid documents."""
-    payload = next(child for child in etree.fromstring(xml).find(f"{{{SOAP11}}}Body") if isinstance(child.tag, str))
+    root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    payload = next(child for child in root.find(f"{{{SOAP11}}}Body") if isinstance(child.tag, str))
     schema = _schema()
     assert not schema.validate(payload), "an 'invalid' hidden document validates"
     first = schema.error_log[0]
@@ -456,7 +499,8 @@ def _invalid_cases(rng: random.Random) -> tuple:
     cases.append(Case("unclosed element", xml.replace(b"</inv:Description>", b"", 1), ("Rejected", "MALFORMED")))
     cases.append(Case("bare & in a name", xml.replace(escape(inv.buyer[1]).encode(), b"Smith & Sons", 1),
                       ("Rejected", "MALFORMED")))
-    bare = xml[xml.index(b"<inv:Invoice"):xml.index(b"</soap:Body>")].replace(b"<inv:Invoice", f'<inv:Invoice xmlns:inv="{INV}"'.encode(), 1)
+    bare = xml[xml.index(b"<inv:Invoice"):xml.index(b"</soap:Body>")]
+    bare = bare.replace(b"<inv:Invoice", f'<inv:Invoice xmlns:inv="{INV}"'.encode(), 1)
     cases.append(Case("invoice without a SOAP envelope", bare, ("Rejected", "MALFORMED")))
     return tuple(cases)
 
@@ -468,17 +512,18 @@ def _mismatch_cases(rng: random.Random) -> tuple:
                              "Line1/LineAmount"]):
         inv = make_invoice(rng, 40 + i, spread=True)
         if key == "Line1/LineAmount":  # stated before the discount: a classic upstream bug
-            inv = replace(inv, lines=(replace(inv.lines[0], discount=Decimal("1.00") if MINOR.get(inv.currency, 2) else Decimal(100)),) + inv.lines[1:])
+            discount = Decimal("1.00") if MINOR.get(inv.currency, 2) else Decimal(100)
+            inv = replace(inv, lines=(replace(inv.lines[0], discount=discount),) + inv.lines[1:])
         minor = MINOR.get(inv.currency, 2)
         stated = amounts(inv)
         unit = Decimal(1).scaleb(-minor)
         if key == "TaxSubtotal2":
             changes, line_key = {key: None}, "TaxSummary"
         elif key == "Line1/LineAmount":
-            changes, line_key = {key: str(stated[key] + inv.lines[0].discount)}, key
+            changes, line_key = {key: _dec(stated[key] + inv.lines[0].discount)}, key
         else:
             delta = unit * rng.choice([1, -1, 10])
-            changes, line_key = {key: str(stated[key] + (delta if stated[key] + delta >= 0 else -delta))}, key
+            changes, line_key = {key: _dec(stated[key] + (delta if stated[key] + delta >= 0 else -delta))}, key
         xml, marks = render_invoice(inv, changes=changes)
         cases.append(Case(f"{inv.number} ({key} wrong)", xml, ("Rejected", "TOTAL_MISMATCH", marks[line_key])))
     return tuple(cases)
@@ -492,7 +537,8 @@ FAULTS = [
     Fault(SOAP11, "VersionMismatch", texts=(("en", "Envelope namespace not supported"),)),
     Fault(SOAP12, "Sender", subcode="InvalidInvoiceNumber", texts=(("en", "InvoiceNumber must match LO-YYYY-NNNNNN"),)),
     Fault(SOAP12, "Receiver", subcode="DatabaseTimeout", texts=(("en", "Billing back end did not answer"),), detail=True),
-    Fault(SOAP12, "Receiver", texts=(("de", "Dienst vorübergehend nicht verfügbar"), ("en", "Service temporarily unavailable"))),
+    Fault(SOAP12, "Receiver", texts=(("de", "Dienst vorübergehend nicht verfügbar"),
+                                     ("en", "Service temporarily unavailable"))),
     Fault(SOAP12, "MustUnderstand", texts=(("en", "Header msg:Routing was not understood"),)),
 ]
 
@@ -515,7 +561,7 @@ def _variant_cases(rng: random.Random) -> tuple:
         ("fault code with its own prefix", FAULTS[2], Style(soap_prefix="s", code_prefix="sc")),
         ("SOAP 1.2 fault, prefix soap12", FAULTS[5], Style(soap_prefix="soap12", code_prefix="e")),
     ]:
-        cases.append(Case(label, render_fault(fault, style), expected_fault(fault)))
+        cases.append(Case(label, render_fault(fault, style), expected_fault(fault), "classify_fault"))
     return tuple(cases)
 
 
@@ -529,8 +575,9 @@ def _hostile_cases(rng: random.Random, token: str) -> tuple[tuple, tuple]:
                                                   doctype=f"<!DOCTYPE soap:Envelope [{laughs}]>")[0]),
         ("quadratic blow-up in Note", render_invoice(inv, changes={"Note": "&blob;" * 1000},
                                                      doctype=f"<!DOCTYPE soap:Envelope [{quad}]>")[0]),
-        ("internal entity as a macro", render_invoice(inv, changes={"Buyer/Name": "&buyer;"},
-                                                      doctype='<!DOCTYPE soap:Envelope [<!ENTITY buyer "Kestrel Analytics">]>')[0]),
+        ("internal entity as a macro", render_invoice(
+            inv, changes={"Buyer/Name": "&buyer;"},
+            doctype='<!DOCTYPE soap:Envelope [<!ENTITY buyer "Kestrel Analytics">]>')[0]),
         ("billion laughs in a fault", render_fault(FAULTS[1], changes={"faultstring": "&lol9;"},
                                                    doctype=f"<!DOCTYPE soap:Envelope [{laughs}]>")),
     ]
@@ -548,21 +595,20 @@ def _hostile_cases(rng: random.Random, token: str) -> tuple[tuple, tuple]:
         ("external entity in a fault", render_fault(FAULTS[6], changes={"Text0": "&xxe;"},
                                                     doctype=xxe.replace("soap:", "env:"))),
     ]
-    fault_targets = {"billion laughs in a fault", "external entity in a fault"}
-    pack = lambda docs: tuple(Case(label, xml, "classify_fault" if label in fault_targets else "parse_invoice")  # noqa: E731
-                              for label, xml in docs)
+    pack = lambda docs: tuple(Case(label, xml, ("Rejected", "UNSAFE_XML"),  # noqa: E731
+                                   "classify_fault" if "fault" in label else "parse_invoice") for label, xml in docs)
     return pack(expansion), pack(external)
 
 
 def make_hidden(rng: random.Random) -> Hidden:
     token = f"CANARY-{rng.randrange(16 ** 12):012x}"
-    faults = tuple(Case(f"SOAP {expected_fault(f)['soap_version']} {f.code}{f.suffix}", render_fault(f), expected_fault(f))
-                   for f in FAULTS)
+    faults = tuple(Case(f"SOAP {expected_fault(f)['soap_version']} {f.code}{f.suffix}", render_fault(f), expected_fault(f),
+                        "classify_fault") for f in FAULTS)
     plain = make_invoice(rng, 70)
     expansion, external = _hostile_cases(rng, token)
     return Hidden(
         valid=_valid_cases(rng), invalid=_invalid_cases(rng), mismatch=_mismatch_cases(rng), faults=faults,
-        not_fault=Case(f"invoice {plain.number}", render_invoice(plain)[0], None),
+        not_fault=Case(f"invoice {plain.number}", render_invoice(plain)[0], None, "classify_fault"),
         fault_as_invoice=tuple(Case(c.label, c.xml, ("Rejected", "SOAP_FAULT", None, c.want["message"]))
                                for c in (faults[1], faults[5])),
         variants=_variant_cases(rng), expansion=expansion, external=external, token=token)
@@ -581,46 +627,18 @@ grader = Grader(seed=20261201, data=make_hidden, files=hidden_files)
 
 
 # -- probes: run the submission, keep frozen records ------------------------------
-def _each(run, target: str, cases) -> tuple:
-    return tuple(run.call(f"invoice_mapper:{target}", case.xml) for case in cases)
+def _each(run, cases) -> tuple:
+    return tuple(run.call(f"invoice_mapper:{case.target}", case.xml) for case in cases)
 
 
-@grader.probe("valid")
-def _probe_valid(run):
-    return _each(run, "parse_invoice", run.data.valid)
-
-
-@grader.probe("invalid")
-def _probe_invalid(run):
-    return _each(run, "parse_invoice", run.data.invalid)
-
-
-@grader.probe("mismatch")
-def _probe_mismatch(run):
-    return _each(run, "parse_invoice", run.data.mismatch)
+# One probe per hidden set, named like the set; each case says which entry point it calls.
+for _name in ("valid", "invalid", "mismatch", "variants", "expansion", "external"):
+    grader.probe(_name)(lambda run, _name=_name: _each(run, getattr(run.data, _name)))
 
 
 @grader.probe("faults")
 def _probe_faults(run):
-    return (_each(run, "classify_fault", run.data.faults),
-            run.call("invoice_mapper:classify_fault", run.data.not_fault.xml),
-            _each(run, "parse_invoice", run.data.fault_as_invoice))
-
-
-@grader.probe("variants")
-def _probe_variants(run):
-    return tuple(run.call("invoice_mapper:" + ("parse_invoice" if "lines" in case.want else "classify_fault"), case.xml)
-                 for case in run.data.variants)
-
-
-@grader.probe("expansion")
-def _probe_expansion(run):
-    return tuple(run.call(f"invoice_mapper:{case.want}", case.xml) for case in run.data.expansion)
-
-
-@grader.probe("external")
-def _probe_external(run):
-    return tuple(run.call(f"invoice_mapper:{case.want}", case.xml) for case in run.data.external)
+    return _each(run, run.data.faults), _each(run, (run.data.not_fault,))[0], _each(run, run.data.fault_as_invoice)
 
 
 # -- checks: judge the records ----------------------------------------------------
@@ -669,7 +687,7 @@ def _rows(records, cases, compare, owner: str):
 
 def _verdict(rows, judged: int, total: int, what: str, ok: str):
     if judged < min(3, total):
-        return failed(f"only {judged} of {total} valid invoices came back, too few to judge {what}",
+        return failed(f"only {judged} of {total} valid invoices came back, too few to judge the {what}s",
                       "see the other failed checks for why the rest were rejected")
     if rows:
         return failed(f"{len(rows)} of {judged} valid invoices have a wrong {what}", mismatch_table(rows, judged))
@@ -684,6 +702,56 @@ def _line_diff(want: dict, got: dict, fields) -> list[str]:
     for i, (w, g) in enumerate(zip(want["lines"], have), 1):
         out += [f"line {i} {d}" for d in field_diff(w, g, fields)]
     return out
+
+
+def _hostile(records, cases, token: str, what: str):
+    rows = []
+    for record, case in zip(records, cases):
+        got = _got(record)
+        leaked = token in json.dumps([record.value, record.error and record.error.message,
+                                      record.error and record.error.attrs], default=str)
+        if leaked:
+            rows.append((case.label, ["the content of a local file planted by the grader came back: the entity was resolved"]))
+        elif not (isinstance(got, tuple) and got[0] == "Rejected" and got[1] == "UNSAFE_XML"):
+            rows.append((case.label, ["expected Rejected('UNSAFE_XML')", f"got {_describe(got)}"]))
+    if rows:
+        return failed(f"{len(rows)} of {len(cases)} documents with {what} were not refused", mismatch_table(rows, len(cases)))
+    return passed(f"all {len(cases)} documents with {what} refused as UNSAFE_XML, nothing expanded or fetched")
+
+
+@grader.check("refuses-entity-expansion", title="Entity expansion refused", points=8, skill="xml-security",
+              dimension=Dimension.SECURITY, criterion=1, probe="expansion")
+def check_expansion(records, data):
+    return _hostile(records, data.expansion, data.token, "internal entities (billion laughs and friends)")
+
+
+@grader.check("refuses-external-entities", title="External entities and DTDs never resolved", points=7,
+              skill="xml-security", dimension=Dimension.SECURITY, criterion=1, probe="external")
+def check_external(records, data):
+    return _hostile(records, data.external, data.token, "external entities or DTDs")
+
+
+def _compare_rejections(records, cases, what: str, ok: str):
+    """Each case must raise Rejected with what its ``want`` names: the code, then line and message if given."""
+    rows = []
+    for record, case in zip(records, cases):
+        got, want = _got(record), case.want
+        if not (isinstance(got, tuple) and got[0] == "Rejected" and got[:len(want)] == want):
+            expected = f"Rejected({want[1]!r}" + (f", line {want[2]}" if len(want) > 2 else "") + \
+                       (f": {show(want[3], 90)}" if len(want) > 3 else "") + ")"
+            rows.append((case.label, [f"expected {expected}", f"got {_describe(got)}"]))
+    if rows:
+        return failed(f"{len(rows)} of {len(cases)} {what}", mismatch_table(rows, len(cases)))
+    return passed(ok)
+
+
+@grader.check("rejects-invalid", title="Invalid documents rejected with the XSD's line and message", points=10,
+              skill="xml-schema", dimension=Dimension.API_DATA, criterion=2, probe="invalid")
+def check_invalid(records, data):
+    schema = sum(case.want[1] == "SCHEMA_INVALID" for case in data.invalid)
+    return _compare_rejections(records, data.invalid, "invalid documents were not rejected as the contract says",
+                               f"all {schema} schema-invalid documents rejected with the XSD's own line and message, "
+                               f"and {len(data.invalid) - schema} malformed ones as MALFORMED")
 
 
 @grader.check("maps-header", title="Header and parties mapped", points=10, skill="data-mapping",
@@ -701,9 +769,10 @@ def check_lines(records, data):
 
 
 def _money_diff(want: dict, got: dict) -> list[str]:
-    out = _line_diff(want, got, LINE_MONEY)
-    out += field_diff(want, got, ("tax", "totals"))
-    return out
+    lines = got.get("lines")
+    # A wrong number of lines is maps-lines' business; here only the amounts.
+    same_count = isinstance(lines, list) and len(lines) == len(want["lines"])
+    return (_line_diff(want, got, LINE_MONEY) if same_count else []) + field_diff(want, got, ("tax", "totals"))
 
 
 @grader.check("money-exact", title="Money exact, in the currency's minor units", points=15, skill="decimal-money",
@@ -714,45 +783,35 @@ def check_money(records, data):
                     f"every amount exact in all {judged} invoices (half-up rounding, 0 and 3 decimal currencies, 18 digits)")
 
 
-def _compare_rejections(records, cases, fields: int, what: str, ok: str):
-    """Each case must raise Rejected matching want[1:fields] (code, then line, then message)."""
-    rows = []
-    for record, case in zip(records, cases):
-        got = _got(record)
-        want = case.want[:fields]
-        have = got[:fields] if isinstance(got, tuple) and got[0] == "Rejected" else None
-        if have != want:
-            expected = f"Rejected({want[1]!r}" + (f", line {want[2]}" if fields > 2 else "") + \
-                       (f": {show(want[3], 90)}" if fields > 3 else "") + ")"
-            rows.append((case.label, [f"expected {expected}", f"got {_describe(got)}"]))
-    if rows:
-        return failed(f"{len(rows)} of {len(cases)} {what}", mismatch_table(rows, len(cases)))
-    return passed(ok)
-
-
-@grader.check("rejects-invalid", title="Invalid documents rejected with the XSD's line and message", points=10,
-              skill="xml-schema", dimension=Dimension.API_DATA, criterion=2, probe="invalid")
-def check_invalid(records, data):
-    schema_cases = [(r, c) for r, c in zip(records, data.invalid) if c.want[1] == "SCHEMA_INVALID"]
-    other = [(r, c) for r, c in zip(records, data.invalid) if c.want[1] != "SCHEMA_INVALID"]
-    first = _compare_rejections([r for r, _ in schema_cases], [c for _, c in schema_cases], 4,
-                                "schema-invalid documents were not rejected with the XSD's first error", "")
-    second = _compare_rejections([r for r, _ in other], [c for _, c in other], 2,
-                                 "malformed documents were not rejected as MALFORMED", "")
-    if not first.fraction:
-        return first
-    if not second.fraction:
-        return second
-    return passed(f"all {len(schema_cases)} schema-invalid documents rejected with the XSD's own line and message, "
-                  f"and {len(other)} malformed ones as MALFORMED")
-
-
 @grader.check("totals-checked", title="Totals checked against the lines", points=10, skill="reconciliation",
               dimension=Dimension.API_DATA, criterion=6, probe="mismatch")
 def check_totals(records, data):
-    return _compare_rejections(records, data.mismatch, 3,
+    return _compare_rejections(records, data.mismatch,
                                "invoices whose stated amounts do not add up were not rejected at the right line",
-                               f"all {len(data.mismatch)} inconsistent invoices rejected as TOTAL_MISMATCH at the first wrong amount")
+                               f"all {len(data.mismatch)} inconsistent invoices rejected as TOTAL_MISMATCH "
+                               "at the first wrong amount")
+
+
+@grader.check("namespace-variants", title="Names matched by namespace, not prefix", points=10,
+              skill="xml-namespaces", dimension=Dimension.API_DATA, criterion=7, probe="variants")
+def check_variants(records, data):
+    rows = []
+    for record, case in zip(records, data.variants):
+        got = _got(record)
+        fields = ("soap_version", "code", "message") if "retryable" in case.want else None
+        if isinstance(got, tuple) and got[:2] == ("Rejected", "TOTAL_MISMATCH"):
+            continue  # arithmetic is money-exact's business, not this check's
+        if not isinstance(got, dict):
+            rows.append((case.label, [f"expected {'a fault description' if fields else 'the invoice'}, got {_describe(got)}"]))
+            continue
+        diff = field_diff(case.want, got, fields) if fields else \
+            field_diff(case.want, got, HEADER) + _line_diff(case.want, got, LINE_FIELDS)
+        if diff:
+            rows.append((case.label, diff))
+    if rows:
+        return failed(f"{len(rows)} of {len(records)} documents written with other prefixes or declarations read wrongly",
+                      mismatch_table(rows, len(records)))
+    return passed(f"all {len(records)} documents read the same whatever their prefixes, default namespaces and layout")
 
 
 def _fault_rows(records, cases, fields):
@@ -795,52 +854,6 @@ def check_fault_retry(evidence, data):
     if rows:
         return failed(f"{len(rows)} of {len(records)} faults classed wrongly for retry", mismatch_table(rows, len(records)))
     return passed(f"all {len(records)} faults classed right: only Server and Receiver faults are retried")
-
-
-@grader.check("namespace-variants", title="Names matched by namespace, not prefix", points=10,
-              skill="xml-namespaces", dimension=Dimension.API_DATA, criterion=7, probe="variants")
-def check_variants(records, data):
-    rows = []
-    for record, case in zip(records, data.variants):
-        got = _got(record)
-        fields = ("soap_version", "code", "message") if "retryable" in case.want else None
-        if not isinstance(got, dict):
-            rows.append((case.label, [f"expected {'a fault description' if fields else 'the invoice'}, got {_describe(got)}"]))
-            continue
-        diff = field_diff(case.want, got, fields)
-        if diff:
-            rows.append((case.label, diff))
-    if rows:
-        return failed(f"{len(rows)} of {len(records)} documents written with other prefixes or declarations read wrongly",
-                      mismatch_table(rows, len(records)))
-    return passed(f"all {len(records)} documents read the same whatever their prefixes, default namespaces and layout")
-
-
-def _hostile(records, cases, token: str, what: str):
-    rows = []
-    for record, case in zip(records, cases):
-        got = _got(record)
-        leaked = token in json.dumps([record.value, record.error and record.error.message,
-                                      record.error and record.error.attrs], default=str)
-        if leaked:
-            rows.append((case.label, ["the content of a local file planted by the grader came back: the entity was resolved"]))
-        elif not (isinstance(got, tuple) and got[0] == "Rejected" and got[1] == "UNSAFE_XML"):
-            rows.append((case.label, ["expected Rejected('UNSAFE_XML')", f"got {_describe(got)}"]))
-    if rows:
-        return failed(f"{len(rows)} of {len(cases)} documents with {what} were not refused", mismatch_table(rows, len(cases)))
-    return passed(f"all {len(cases)} documents with {what} refused as UNSAFE_XML, nothing expanded or fetched")
-
-
-@grader.check("refuses-entity-expansion", title="Entity expansion refused", points=8, skill="xml-security",
-              dimension=Dimension.SECURITY, criterion=1, probe="expansion")
-def check_expansion(records, data):
-    return _hostile(records, data.expansion, data.token, "internal entities (billion laughs and friends)")
-
-
-@grader.check("refuses-external-entities", title="External entities and DTDs never resolved", points=7,
-              skill="xml-security", dimension=Dimension.SECURITY, criterion=1, probe="external")
-def check_external(records, data):
-    return _hostile(records, data.external, data.token, "external entities or DTDs")
 
 
 @cache

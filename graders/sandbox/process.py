@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,13 +27,24 @@ from . import isolation
 from .records import CallError, CallRecord, CallStatus
 from .runtime import _iclab_wire as wire
 
-__all__ = ["Limits", "Sandbox", "copy_submission"]
+__all__ = ["Call", "Limits", "Sandbox", "copy_submission"]
 
 _RUNTIME_DIR = Path(__file__).with_name("runtime")
 _MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
 _MAX_SUBMISSION_FILES = 2000
 _MAX_TIMEOUTS_PER_TARGET = 2
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", ".pytest_cache", "node_modules", ".mypy_cache"}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One requested call of a learner (or harness) function."""
+
+    target: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    watch_args: bool = False
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +226,7 @@ class Sandbox:
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=str(work), env=env, start_new_session=True, close_fds=True,
         )
+        os.set_blocking(proc.stdin.fileno(), False)
         drain = _OutputDrain(proc.stderr)
         drain.start()
         child = _Child(proc, token, drain)
@@ -256,68 +268,132 @@ class Sandbox:
     # -- calls -----------------------------------------------------------
     def call(self, target: str, *args, watch_args: bool = False, timeout: float | None = None, **kwargs) -> CallRecord:
         """Call ``module:function`` in the child with plain-data arguments."""
-        module = target.partition(":")[0]
+        return self.call_many([Call(target, args, kwargs, watch_args, timeout)])[0]
+
+    def call_many(self, calls: list["Call"]) -> tuple[CallRecord, ...]:
+        """Several calls, pipelined: requests stream to the child while answers stream back.
+
+        Each call keeps its own timeout. A call that hangs or kills the child
+        ends the stretch; the calls after it go to a fresh child.
+        """
+        records: list[CallRecord] = []
+        i = 0
+        while i < len(calls):
+            quick = self._fail_fast(calls[i])
+            if quick is not None:
+                records.append(quick)
+                i += 1
+                continue
+            got = self._pipeline(calls[i:])
+            records.extend(got)
+            i += len(got)
+        return tuple(records)
+
+    def _fail_fast(self, c: "Call") -> CallRecord | None:
+        module = c.target.partition(":")[0]
         if self._poisoned is not None:
-            return CallRecord(target, args, kwargs, CallStatus.CRASHED, detail=self._poisoned.detail)
-        if self._timeouts.get(target, 0) >= _MAX_TIMEOUTS_PER_TARGET:
+            return CallRecord(c.target, c.args, c.kwargs, CallStatus.CRASHED, detail=self._poisoned.detail)
+        if self._timeouts.get(c.target, 0) >= _MAX_TIMEOUTS_PER_TARGET:
             # A function that hung twice will hang again: fail fast instead of paying the timeout each call.
-            return CallRecord(target, args, kwargs, CallStatus.TIMED_OUT,
+            return CallRecord(c.target, c.args, c.kwargs, CallStatus.TIMED_OUT,
                               detail=f"{self.limits.call_timeout:g} s twice already (not run again)")
         if module in self._fatal_import:
             known = self._fatal_import[module]
-            return CallRecord(target, args, kwargs, known.status, error=known.error, detail=known.detail)
-        timeout = self.limits.call_timeout if timeout is None else timeout
+            return CallRecord(c.target, c.args, c.kwargs, known.status, error=known.error, detail=known.detail)
+        return None
+
+    def _pipeline(self, stretch: list["Call"]) -> list[CallRecord]:
+        """Run calls in one child until they are done or one fails the child; at least one record."""
+        first = stretch[0]
         started = time.monotonic()
         try:
             child = self._child or self._start()
         except SubmissionError as exc:
-            return CallRecord(target, args, kwargs, CallStatus.CRASHED, detail=str(exc).removeprefix("the sandbox "))
-        self._next_id += 1
-        call_id = self._next_id
-        message = {
-            "op": "call", "id": call_id, "target": target,
-            "args": wire.to_plain(list(args)), "kwargs": wire.to_plain(kwargs), "watch_args": watch_args,
-        }
-        try:
-            self._send(child, message)
-        except OSError:
-            return self._crashed(child, target, args, kwargs, started)
-        deadline = started + timeout
-        while True:
+            return [CallRecord(first.target, first.args, first.kwargs, CallStatus.CRASHED,
+                               detail=str(exc).removeprefix("the sandbox "))]
+        outgoing = bytearray()
+        ids = []
+        for c in stretch:
+            self._next_id += 1
+            ids.append(self._next_id)
+            outgoing += wire.dumps({
+                "op": "call", "id": self._next_id, "target": c.target, "args": wire.to_plain(list(c.args)),
+                "kwargs": wire.to_plain(c.kwargs), "watch_args": c.watch_args,
+            })
+        records: list[CallRecord] = []
+        fd_r, fd_w = child.proc.stdout.fileno(), child.proc.stdin.fileno()
+        limit = self.limits.response_bytes + 65536
+        k = 0
+        call_started = started
+        timeout = self._timeout_of(first)
+        while k < len(stretch):
+            c = stretch[k]
             try:
-                reply = self._read_message(child, deadline)
+                message = self._buffered_message(child)
             except _ProtocolError as exc:
                 self._kill()
-                return self._protocol_failure(target, args, kwargs, started, str(exc))
-            if reply is None:
-                if time.monotonic() >= deadline:
-                    importing = child.importing
-                    self._kill()
-                    if importing:
-                        record = CallRecord(target, args, kwargs, CallStatus.TIMED_OUT,
-                                            detail=f"{timeout:g} s: importing {importing}.py never finished",
-                                            duration=time.monotonic() - started)
-                        self._fatal_import[importing] = record
-                        return record
-                    self._timeouts[target] = self._timeouts.get(target, 0) + 1
-                    return CallRecord(target, args, kwargs, CallStatus.TIMED_OUT, detail=f"{timeout:g} s (stopped)",
-                                      duration=time.monotonic() - started)
-                return self._crashed(child, target, args, kwargs, started)
-            if "rpc" in reply:
-                self._answer_rpc(child, reply)
+                return records + [self._protocol_failure(c.target, c.args, c.kwargs, call_started, str(exc))]
+            if message is None:
+                wait = call_started + timeout - time.monotonic()
+                if wait <= 0:
+                    return records + [self._timed_out(child, c, call_started, timeout)]
+                readable, writable, _ = select.select([fd_r], [fd_w] if outgoing else [], [], wait)
+                if writable:
+                    try:
+                        written = os.write(fd_w, outgoing[:65536])
+                        del outgoing[:written]
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        return records + [self._crashed(child, c.target, c.args, c.kwargs, call_started)]
+                if readable:
+                    chunk = os.read(fd_r, 1 << 20)
+                    if not chunk:
+                        return records + [self._crashed(child, c.target, c.args, c.kwargs, call_started)]
+                    child.buf += chunk
+                    if len(child.buf) > limit and b"\n" not in child.buf:
+                        self._kill()
+                        return records + [self._protocol_failure(
+                            c.target, c.args, c.kwargs, call_started,
+                            f"the process sent more than {limit} bytes in one answer")]
                 continue
-            if reply.get("event") == "importing":
-                child.importing = reply.get("module")
+            if "rpc" in message:
+                outgoing += self._answer_rpc(message)
                 continue
-            if reply.get("event") == "imported":
+            if message.get("event") == "importing":
+                child.importing = message.get("module")
+                continue
+            if message.get("event") == "imported":
                 child.importing = None
                 continue
-            if reply.get("id") != call_id:
+            if message.get("id") != ids[k]:
                 self._kill()
-                return self._protocol_failure(target, args, kwargs, started,
-                                              "the process answered a call that was not asked (the answer channel was tampered with)")
-            child.importing = None
-            return self._record(target, args, kwargs, reply, time.monotonic() - started)
+                return records + [self._protocol_failure(
+                    c.target, c.args, c.kwargs, call_started,
+                    "the process answered a call that was not asked (the answer channel was tampered with)")]
+            now = time.monotonic()
+            records.append(self._record(c.target, c.args, c.kwargs, message, now - call_started))
+            k += 1
+            call_started = now
+            if k < len(stretch):
+                timeout = self._timeout_of(stretch[k])
+        return records
+
+    def _timeout_of(self, c: "Call") -> float:
+        return self.limits.call_timeout if c.timeout is None else c.timeout
+
+    def _timed_out(self, child: _Child, c: "Call", started: float, timeout: float) -> CallRecord:
+        importing = child.importing
+        self._kill()
+        duration = time.monotonic() - started
+        if importing:
+            record = CallRecord(c.target, c.args, c.kwargs, CallStatus.TIMED_OUT,
+                                detail=f"{timeout:g} s: importing {importing}.py never finished", duration=duration)
+            self._fatal_import[importing] = record
+            return record
+        self._timeouts[c.target] = self._timeouts.get(c.target, 0) + 1
+        return CallRecord(c.target, c.args, c.kwargs, CallStatus.TIMED_OUT, detail=f"{timeout:g} s (stopped)",
+                          duration=duration)
 
     def _record(self, target, args, kwargs, reply: dict, duration: float) -> CallRecord:
         output = reply.get("output") if isinstance(reply.get("output"), str) else ""
@@ -383,7 +459,7 @@ class Sandbox:
             text += f"; last output: {last}"
         return text
 
-    def _answer_rpc(self, child: _Child, request: dict) -> None:
+    def _answer_rpc(self, request: dict) -> bytes:
         name = request.get("rpc")
         handler = self.rpc.get(name)
         reply: dict = {"op": "rpc_result", "rid": request.get("rid")}
@@ -395,21 +471,29 @@ class Sandbox:
                 reply.update(ok=True, value=wire.to_plain(handler(*args)))
             except Exception as exc:  # a bad request from the child is its own problem
                 reply.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
-        try:
-            self._send(child, reply)
-        except OSError:
-            pass
+        return wire.dumps(reply)
 
     # -- framing ---------------------------------------------------------
-    def _send(self, child: _Child, message: dict) -> None:
-        child.proc.stdin.write(wire.dumps(message))
-        child.proc.stdin.flush()
+    def _buffered_message(self, child: _Child):
+        """The next complete message already read from the child, or None."""
+        if b"\n" not in child.buf:
+            return None
+        line, _, child.buf = child.buf.partition(b"\n")
+        try:
+            message = wire.loads(line)
+        except ValueError as exc:
+            raise _ProtocolError(f"the process broke the answer channel ({exc.__class__.__name__})") from None
+        if not isinstance(message, dict):
+            raise _ProtocolError("the process broke the answer channel (not an object)")
+        return message
 
     def _read_message(self, child: _Child, deadline: float):
-        """Next message, or None on EOF or when the deadline passes."""
+        """Next message, or None on EOF or when the deadline passes (used for the start-up handshake)."""
         fd = child.proc.stdout.fileno()
-        limit = self.limits.response_bytes + 65536
-        while b"\n" not in child.buf:
+        while True:
+            message = self._buffered_message(child)
+            if message is not None:
+                return message
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -420,16 +504,6 @@ class Sandbox:
             if not chunk:
                 return None
             child.buf += chunk
-            if len(child.buf) > limit and b"\n" not in child.buf:
-                raise _ProtocolError(f"the process sent more than {limit} bytes in one answer")
-        line, _, child.buf = child.buf.partition(b"\n")
-        try:
-            message = wire.loads(line)
-        except ValueError as exc:
-            raise _ProtocolError(f"the process broke the answer channel ({exc.__class__.__name__})") from None
-        if not isinstance(message, dict):
-            raise _ProtocolError("the process broke the answer channel (not an object)")
-        return message
 
 
 class _ProtocolError(Exception):

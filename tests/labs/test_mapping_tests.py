@@ -44,7 +44,7 @@ def _suite(attack: str) -> str:
 
 def _grade(tmp_path: Path, source: str, extra: dict[str, str] | None = None):
     sub = tmp_path / "sub"
-    sub.mkdir(exist_ok=True)
+    sub.mkdir(parents=True, exist_ok=True)
     (sub / "test_mapper.py").write_text(source)
     for rel, text in (extra or {}).items():
         (sub / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -225,7 +225,10 @@ def test_a_runner_of_its_own_cannot_tell_the_runs_apart(tmp_path):
             return {"passed": True, "error": None, "cases": 1, "tampered": []}
     ''')
     result = _grade(tmp_path, NINE, extra={"_iclab_mapping_tests.py": fake})
-    assert all(_check(result, c).points == 0 for c in MUTANT_CHECKS)
+    # The trusted runtime comes first on the child's sys.path: a shipped runner is never imported,
+    # so the submission is graded exactly as if it had not shipped one.
+    honest = _grade(tmp_path / "honest", NINE)
+    assert [(c.id, c.points) for c in result.checks] == [(c.id, c.points) for c in honest.checks]
 
 
 def test_a_hanging_test_is_invalid_and_the_rest_still_count(tmp_path):

@@ -1,0 +1,1 @@
+SELECT * FROM (VALUES ('INV-1015'), ('INV-1016'), ('INV-1017')) AS v(txn_id)

@@ -1,0 +1,1 @@
+SELECT * FROM (VALUES ('INV-1018'), ('INV-1019')) AS v(txn_id)

@@ -1,0 +1,6 @@
+-- Platform transactions with no ERP row behind them.
+SELECT trim(t.txn_id) AS txn_id
+FROM target_txn AS t
+LEFT JOIN source_txn AS s ON trim(s.txn_id) = trim(t.txn_id)
+WHERE trim(t.txn_id) <> ''
+  AND s.txn_id IS NULL
