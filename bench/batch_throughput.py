@@ -35,7 +35,7 @@ def build_cohort(root: Path, size: int, labs: list[str]) -> int:
         lab = catalog.get_lab(lab_id)
         kinds.append((lab_id, catalog.reference(lab)))
         kinds += [(lab_id, f.folder) for f in catalog.flaws(lab)]
-        kinds += [(lab_id, None)] * 2
+        kinds += [(lab_id, None)]  # one hostile submission per reference-and-flaws round
     gradings = 0
     i = 0
     while gradings < size:
@@ -70,7 +70,8 @@ def peak_rss_mb(pid: int, proc: subprocess.Popen) -> float:
 
 def run_batch(cohort: Path, out: Path, jobs: int) -> tuple[float, float]:
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "batch", str(cohort), "--out", str(out), "--jobs", str(jobs)],
+    jobs_args = ["--jobs", str(jobs)] if jobs else []
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "batch", str(cohort), "--out", str(out), *jobs_args],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = peak_rss_mb(proc.pid, proc)
     if proc.wait() != 0:
@@ -92,11 +93,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="500", help="comma-separated cohort sizes in lab-gradings")
     parser.add_argument("--labs", default="map-customer,webhook-auth,pii-logging,log-triage")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--jobs", type=int, default=None, help="default: iclab batch's own default")
     parser.add_argument("--naive-sample", type=int, default=40)
     args = parser.parse_args()
     labs = args.labs.split(",")
-    print(f"labs: {', '.join(labs)}; {args.jobs} jobs on {os.cpu_count()} cores\n")
+    print(f"labs: {', '.join(labs)}; jobs: {args.jobs or 'default'} on {os.cpu_count()} cores\n")
     print(f"{'gradings':>9} {'batch wall':>11} {'batch rate':>12} {'peak RSS':>9} {'naive rate':>11} {'speed-up':>9}")
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="iclab-bench-") as tmp:

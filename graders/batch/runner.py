@@ -53,7 +53,8 @@ class BatchSummary:
 
 
 def default_jobs() -> int:
-    return max(1, os.cpu_count() or 1)
+    # Workers mostly wait on their sandboxes (start-up, pipes, timeouts): two per core keeps the cores busy.
+    return max(2, 2 * (os.cpu_count() or 1))
 
 
 def _check_manifest(out: Path, plan: Plan) -> None:

@@ -283,7 +283,7 @@ def _answer(record, name: str, seconds: float = SECONDS) -> Answer:
     if not record.ok:
         return Answer("crashed" if record.status.value == "crashed" else "error", f"{label}: {record.problem()}")
     value = record.value
-    # The runner shares its process with nothing of the learner's but SQL; still, check the shape.
+    # Only SQL of the learner's ran in that process; still, an answer is untrusted until its shape is checked.
     if not isinstance(value, dict) or not isinstance(value.get("rows"), list) or not isinstance(value.get("columns"), list):
         return Answer("error", f"{label}: the query runner sent an answer of the wrong shape")
     status = value.get("status") if value.get("status") in ("ok", "refused", "error", "timeout", "out_of_memory") else "error"

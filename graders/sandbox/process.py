@@ -52,6 +52,7 @@ class Limits:
     """Resource limits for one sandboxed child."""
 
     call_timeout: float = 5.0
+    import_timeout: float = 3.0  # importing the learner's module; no lab needs longer, a hang costs less
     memory_mb: int = 768
     cpu_seconds: int = 60
     file_mb: int = 64
@@ -325,7 +326,7 @@ class Sandbox:
         limit = self.limits.response_bytes + 65536
         k = 0
         call_started = started
-        timeout = self._timeout_of(first)
+        timeout = saved_timeout = self._timeout_of(first)
         while k < len(stretch):
             c = stretch[k]
             try:
@@ -362,9 +363,13 @@ class Sandbox:
                 continue
             if message.get("event") == "importing":
                 child.importing = message.get("module")
+                # The call's clock restarts for the import, with the shorter import limit.
+                call_started, saved_timeout = time.monotonic(), timeout
+                timeout = min(timeout, self.limits.import_timeout)
                 continue
             if message.get("event") == "imported":
                 child.importing = None
+                timeout = saved_timeout
                 continue
             if message.get("id") != ids[k]:
                 self._kill()

@@ -1,0 +1,93 @@
+"""Constant-time comparison, judged from the learner's source text: parsed here, never run."""
+from __future__ import annotations
+
+import ast
+
+__all__ = ["MODULE", "constant_time_findings"]
+
+MODULE = "webhooks"  # the learner's module, whose source is read as text
+_DIGEST_CALLS = {"hexdigest", "digest"}
+_EQUALITY = {ast.Eq: "==", ast.NotEq: "!=", ast.In: "in", ast.NotIn: "not in"}
+
+
+def _call_name(node: ast.Call) -> str | None:
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+
+
+def _mentions_digest(node: ast.AST, tainted: set, producers: set) -> bool:
+    """Does ``node`` compute or carry a MAC (len() of one does not count)?"""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.Call):
+            name = _call_name(item)
+            if name in ("len", "compare_digest"):  # a length or a verdict, not the MAC itself
+                continue
+            if name in _DIGEST_CALLS or name in producers:
+                return True
+        if isinstance(item, ast.Name) and item.id in tainted:
+            return True
+        stack.extend(ast.iter_child_nodes(item))
+    return False
+
+
+def _tainted_names(fn: ast.AST, producers: set) -> set:
+    """Names in ``fn`` assigned from a MAC computation, to a fixed point."""
+    tainted: set = set()
+    while True:
+        before = len(tainted)
+        for node in ast.walk(fn):
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+                if _mentions_digest(node.value, tainted, producers):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    tainted.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        if len(tainted) == before:
+            return tainted
+
+
+def constant_time_findings(source: str, entry_points: tuple[str, ...]) -> list[str]:
+    """Problems with how each entry point compares MACs; empty when compare_digest does it."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return [f"{MODULE}.py cannot be parsed (line {exc.lineno}): {exc.msg}"]
+    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    aliases = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+               and n.module in ("hmac", "secrets") for a in n.names if a.name == "compare_digest"}
+    producers: set = set()
+    while True:  # helpers that return a MAC, e.g. def _sign(...): return hmac.new(...).hexdigest()
+        before = len(producers)
+        for name, fn in functions.items():
+            tainted = _tainted_names(fn, producers)
+            if any(isinstance(n, ast.Return) and n.value is not None and _mentions_digest(n.value, tainted, producers)
+                   for n in ast.walk(fn)):
+                producers.add(name)
+        if len(producers) == before:
+            break
+    findings = []
+    for entry in entry_points:
+        if entry not in functions:
+            findings.append(f"{MODULE}.py defines no {entry}()")
+            continue
+        reach, todo = {}, [entry]
+        while todo:  # the entry point and every module function it calls, directly or not
+            name = todo.pop()
+            if name in reach or name not in functions:
+                continue
+            reach[name] = functions[name]
+            todo.extend(_call_name(c) for c in ast.walk(functions[name]) if isinstance(c, ast.Call))
+        uses_digest_compare = False
+        for fn in reach.values():
+            tainted = _tainted_names(fn, producers)
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Call) and (_call_name(node) == "compare_digest" or _call_name(node) in aliases):
+                    uses_digest_compare = True
+                if isinstance(node, ast.Compare):
+                    ops = [_EQUALITY[type(op)] for op in node.ops if type(op) in _EQUALITY]
+                    if ops and any(_mentions_digest(x, tainted, producers) for x in [node.left, *node.comparators]):
+                        findings.append(f"{entry}: line {node.lineno} compares a signature with `{ops[0]}`; use "
+                                        "hmac.compare_digest, whose time does not depend on where the first difference is")
+        if not uses_digest_compare:
+            findings.append(f"{entry} never calls hmac.compare_digest to compare the signature")
+    return findings
