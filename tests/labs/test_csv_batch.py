@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+import graders.sandbox
+
 from graders import paths
 from graders.labs import csv_batch as lab
 from graders.sandbox.records import CallError, CallRecord, CallStatus
@@ -25,7 +27,7 @@ from graders.results import Status
 
 FIXTURES = paths.FIXTURES / "csv-batch"
 REFERENCE = paths.SOLUTIONS / "csv-batch" / "reference" / "nightly.py"
-RUNTIME = Path(lab.__file__).resolve().parents[1] / "sandbox" / "runtime"
+RUNTIME = Path(graders.sandbox.__file__).resolve().parent / "runtime"
 BENCH = paths.ROOT / "bench" / "csv_batch.py"
 README_EXAMPLE = (b"order_id,order_date,customer_name,amount,note\n"
                   b'B1,2025-11-23,Acme,10.00,"call first\nthen deliver"\n'
