@@ -83,18 +83,18 @@ def build(out: Path, journals: list[Path], *, title: str = "iclab gradebook") ->
         try:
             con.execute("SET threads = 2")
             labs_csv, checks_csv = str(tmp / "labs.csv"), str(tmp / "checks.csv")
-            con.execute(f"""
-                CREATE TABLE labs AS SELECT * FROM read_csv(?, header = true, columns = {{
+            con.execute("""
+                CREATE TABLE labs AS SELECT * FROM read_csv(?, header = true, columns = {
                   'submission': 'VARCHAR', 'lab': 'VARCHAR', 'title': 'VARCHAR', 'score': 'DOUBLE',
                   'max_score': 'DOUBLE', 'percent': 'DOUBLE', 'graded_at': 'VARCHAR', 'duration': 'DOUBLE',
-                  'problems': 'VARCHAR', 'result_json': 'VARCHAR'}}) ORDER BY submission, lab
+                  'problems': 'VARCHAR', 'result_json': 'VARCHAR'}) ORDER BY submission, lab
             """, [labs_csv])
-            con.execute(f"""
-                CREATE TABLE checks AS SELECT * FROM read_csv(?, header = true, columns = {{
+            con.execute("""
+                CREATE TABLE checks AS SELECT * FROM read_csv(?, header = true, columns = {
                   'submission': 'VARCHAR', 'lab': 'VARCHAR', 'seq': 'INTEGER', 'check_id': 'VARCHAR',
                   'title': 'VARCHAR', 'status': 'VARCHAR', 'points': 'DOUBLE', 'max_points': 'DOUBLE',
                   'skill': 'VARCHAR', 'dimension': 'VARCHAR', 'criterion': 'INTEGER', 'reason': 'VARCHAR',
-                  'evidence': 'VARCHAR'}}) ORDER BY submission, lab, seq
+                  'evidence': 'VARCHAR'}) ORDER BY submission, lab, seq
             """, [checks_csv])
             con.execute("""
                 CREATE TABLE submissions AS

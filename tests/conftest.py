@@ -7,6 +7,11 @@ from pathlib import Path
 import pytest
 
 from graders import catalog
+from graders.sandbox import isolation
+
+# Every isolation mode this machine supports: hostile-submission tests run in each.
+ISOLATION_MODES = [isolation.Isolation.PROCESS] + (
+    [isolation.Isolation.NAMESPACE] if isolation.detect() == isolation.Isolation.NAMESPACE else [])
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,3 +35,12 @@ def reference_copy(tmp_path, map_lab):
     dest = tmp_path / "submission"
     shutil.copytree(catalog.reference(map_lab), dest)
     return dest
+
+
+@pytest.fixture(params=ISOLATION_MODES)
+def mode(request, monkeypatch):
+    """Run the test once per sandbox isolation mode (forced through ICLAB_SANDBOX)."""
+    monkeypatch.setenv("ICLAB_SANDBOX", request.param)
+    isolation.detect.cache_clear()
+    yield request.param
+    isolation.detect.cache_clear()

@@ -11,7 +11,6 @@ import json
 import random
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema

@@ -7,7 +7,6 @@ import re
 import shutil
 import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 

@@ -18,13 +18,11 @@ import pytest
 from graders import catalog, engine
 from graders.labs import mapping_tests as lab_grader
 from graders.results import Status
-from graders.sandbox import isolation
 from graders.sandbox.runtime import _iclab_mapping_tests as harness
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = (ROOT / "solutions/mapping-tests/reference/test_mapper.py").read_text()
 STARTER_MAPPER = (ROOT / "labs/mapping-tests/starter/mapper.py").read_bytes()
-MODES = [isolation.Isolation.PROCESS] + ([isolation.Isolation.NAMESPACE] if isolation.detect() == "namespace" else [])
 MUTANT_CHECKS = [f"mutants-{f.id}" for f in lab_grader.FAMILIES]
 
 
@@ -54,14 +52,6 @@ def _grade(tmp_path: Path, source: str, extra: dict[str, str] | None = None):
 
 def _check(result, check_id: str):
     return next(c for c in result.checks if c.id == check_id)
-
-
-@pytest.fixture(params=MODES)
-def mode(request, monkeypatch):
-    monkeypatch.setenv("ICLAB_SANDBOX", request.param)
-    isolation.detect.cache_clear()
-    yield request.param
-    isolation.detect.cache_clear()
 
 
 # -- the mutants and the collector --------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
