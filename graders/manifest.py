@@ -138,6 +138,7 @@ def load_lab(folder: Path) -> Lab:
         call_timeout=float(limits_data.get("call_timeout", 5.0)),
         memory_mb=int(limits_data.get("memory_mb", 768)),
         cpu_seconds=int(limits_data.get("cpu_seconds", 60)),
+        file_mb=int(limits_data.get("file_mb", 64)),
         network=bool(limits_data.get("network", bool(data["services"]))),
     )
     return Lab(
