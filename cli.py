@@ -189,13 +189,22 @@ def verify(lab_ids: tuple[str, ...], skip_visible: bool) -> None:
 @click.option("--lab", "lab_ids", multiple=True, help="Only these labs (repeatable).")
 def demo(lab_ids: tuple[str, ...]) -> None:
     """Grade every bundled sample submission (references and flawed solutions) and print who scored what."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from graders.batch.runner import default_jobs
     from graders.samples import samples
 
+    todo = samples(list(lab_ids) or None)
+    click.echo(f"grading {len(todo)} sample submissions ({default_jobs()} at a time)...", err=True)
+
+    def one(sample):
+        return sample, engine.grade(catalog.get_lab(sample.lab), sample.folder, label=sample.name)
+
     rows = []
-    for sample in samples(list(lab_ids) or None):
-        result = engine.grade(catalog.get_lab(sample.lab), sample.folder, label=sample.name)
-        lost = ", ".join(c.id for c in result.failed()) or "-"
-        rows.append([sample.lab, sample.name, f"{result.score:g}/{result.max_score:g}", f"{result.duration:.2f}s", lost])
+    with ThreadPoolExecutor(default_jobs()) as pool:
+        for sample, result in pool.map(one, todo):
+            lost = ", ".join(c.id for c in result.failed()) or "-"
+            rows.append([sample.lab, sample.name, f"{result.score:g}/{result.max_score:g}", f"{result.duration:.2f}s", lost])
     click.echo(table(["lab", "submission", "score", "time", "checks lost"], rows), nl=False)
 
 

@@ -20,6 +20,7 @@ anything but the values the submission actually returned::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -194,4 +195,6 @@ def unanswered(evidence) -> CallRecord | None:
             stack.extend(reversed(item))
         elif isinstance(item, dict):
             stack.extend(reversed(list(item.values())))
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(reversed([getattr(item, f.name) for f in dataclasses.fields(item)]))
     return None

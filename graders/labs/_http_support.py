@@ -20,7 +20,6 @@ client to come back, and how requests group into logical operations.
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
@@ -231,12 +230,6 @@ def come_back_at(entry: JournalEntry) -> float | None:
         return parsedate_to_datetime(raw).timestamp()
     except (TypeError, ValueError, IndexError):
         return None
-
-
-def retry_after_seconds(entry: JournalEntry) -> float | None:
-    """Retry-After as the number of seconds it asked for (rounded up for the date form)."""
-    until = come_back_at(entry)
-    return None if until is None else max(0, math.ceil(until - ended(entry) - 1e-6))
 
 
 def kind(entry: JournalEntry) -> str:

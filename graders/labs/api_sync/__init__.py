@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
+
 from ...checks import Grader, failed, passed
 from ...evidence import field_diff, mismatch_table, show
 from ...results import Dimension
@@ -63,6 +64,7 @@ for _name in SCENARIOS:
 
 @grader.probe("logs")
 def _probe_logs(run):
+    """The runs whose logs are searched for secrets: the healthy one and the two with most error paths."""
     return tuple(_scene(run, name) for name in ("happy", "flaky", "client-errors"))
 
 
@@ -72,6 +74,7 @@ def _record_id(record) -> str | None:
 
 
 def canonical(account: dict) -> dict:
+    """The record the contract expects for a CRM account."""
     return {"account_id": account["id"], **{k: account[k] for k in FIELDS[1:]}}
 
 
@@ -111,7 +114,7 @@ def check_token(sync: Sync, data):
         return failed(f"{len(stray)} of {len(calls)} API requests did not carry the token obtained",
                       "\n".join(f"{e.method} {e.target}: Authorization {'missing' if bearer(e) is None else 'other'}"
                                 for e in stray[:3]))
-    return passed(f"one token request, that token on all {len(calls)} API requests")
+    return passed("one token request, and that token on every API request")
 
 
 @grader.check("refresh-on-401", title="An expired token is replaced once and the request retried", points=8,
@@ -152,6 +155,9 @@ def check_no_loop(sync: Sync, data):
         return failed(f"the grader had to stop the run: {sync.played.stopped}",
                       "every token the CRM issues is refused from the second page on; refresh once, then give up")
     ops = runs(sync.played.mine, key=lambda e: (e.method, e.target))
+    if not any(e.status == 401 for op in ops for e in op):
+        return failed("the run ended before the CRM refused its token (from the second page on)",
+                      result(sync.played)[2] or f"{sum(map(len, ops))} API requests")
     looping = [op for op in ops if sum(e.status == 401 for e in op) > 0 and len(op) > 2]
     if looping:
         op = looping[0]
@@ -180,7 +186,10 @@ def check_pages(sync: Sync, data):
     return passed(f"all {len(originals)} accounts came back exactly once while accounts were being created")
 
 
-# -- 6 and 10. client errors and the failure list ---------------------------------------
+timing.register(grader)  # criteria 4 and 5: Retry-After, retries, backoff, bounds
+
+
+# -- 6. client errors ---------------------------------------------------------------------
 def _refused_ops(sync: Sync):
     ops = runs(sync.played.mine, key=lambda e: (e.method, e.target))
     return [op for op in ops if op[0].status in REFUSED and kind(op[0]) == "refused"]
@@ -202,6 +211,75 @@ def check_no_retry(sync: Sync, data):
     return passed(f"each of the {len(refused)} requests refused with {statuses} was sent once")
 
 
+# -- 7, 8 and 9. correlation IDs, timeouts, secrets ----------------------------------------
+@grader.check("correlation-ids", title="One X-Correlation-ID per logical operation, kept on its retries", points=6,
+              skill="observability", dimension=Dimension.TROUBLESHOOTING, criterion=7, probe="flaky")
+def check_correlation(sync: Sync, data):
+    ops = runs(sync.played.mine, key=lambda e: (e.method, e.target))
+    if not ops:
+        return failed("no API request was made", sync.played.call.problem())
+    lines = []
+    missing = [e for op in ops for e in op if not correlation(e)]
+    if missing:
+        lines.append(f"{len(missing)} requests carried no X-Correlation-ID, e.g. {missing[0].target}")
+    changed = [op for op in ops if len({correlation(e) for e in op}) > 1]
+    if changed:
+        lines.append(f"{len(changed)} operations changed their ID between retries, e.g. {changed[0][0].target}")
+    counts = Counter(correlation(op[0]) for op in ops if correlation(op[0]))
+    shared = [cid for cid, n in counts.items() if n > 1]
+    if shared:
+        lines.append(f"{len(shared)} IDs were used by more than one operation")
+    if lines:
+        return failed("correlation IDs do not follow the logical operations", "\n".join(lines))
+    return passed("each operation had its own X-Correlation-ID and kept it across its retries")
+
+
+@grader.check("request-timeout", title="Every request has a timeout", points=6, skill="timeouts",
+              dimension=Dimension.INTEGRATION, criterion=8, probe="flaky")
+def check_timeout(sync: Sync, data):
+    held = [e for e in sync.played.mine if e.response.stall > 0]
+    if not held:
+        return failed("the run ended before the CRM's slow response (page 4, first try)",
+                      result(sync.played)[2] or "")
+    limit = 3 * data.config["timeout"]
+    waited = [e for e in held if not e.client_gone or e.response.waited > limit]
+    if waited:
+        e = waited[0]
+        how = "waited for all of it: no timeout?" if not e.client_gone else "hung up long after the timeout"
+        return failed(f"a response held {SLOW_SECONDS} s (virtual) was not abandoned after the configured timeout",
+                      f"{e.method} {e.target}: held {SLOW_SECONDS} s; the client {how}")
+    return passed(f"the response held {SLOW_SECONDS} s was abandoned after the configured timeout")
+
+
+@grader.check("no-secrets-in-logs", title="No client secret or bearer token in the logs", points=8,
+              skill="secrets-handling", dimension=Dimension.SECURITY, criterion=9, probe="logs")
+def check_secrets(syncs: tuple, data):
+    basic = base64.b64encode(f"{data.client_id}:{data.client_secret}".encode()).decode()
+    needles = [("CLIENT SECRET", data.client_secret), ("CLIENT SECRET", basic[:24]), ("CLIENT SECRET", basic[-24:])]
+    tokens = {t[3:] for s in syncs for t in s.played.tokens}
+    needles += [("TOKEN", t[i:i + 20]) for t in sorted(tokens) for i in range(0, len(t) - 19, 5)]
+    if not any(bearer(e) for sync in syncs for e in sync.played.mine):
+        return failed("no run got as far as an authenticated request, so there are no logs worth judging",
+                      "; ".join(filter(None, (result(s.played)[2] for s in syncs)))[:300])
+    leaks = []
+    for sync in syncs:
+        for line in sync.played.text().splitlines():
+            hits = {label for label, needle in needles if needle in line}
+            if hits:
+                for value, label in [(f"at_{t}", "TOKEN") for t in tokens] + [(t, "TOKEN") for t in tokens] + \
+                        [(data.client_secret, "CLIENT SECRET"), (basic, "CLIENT SECRET")]:
+                    line = line.replace(value, f'"<LEAKED {label}>"')
+                for label, needle in needles:
+                    line = line.replace(needle, f'"<LEAKED {label}>"')
+                leaks.append((sorted(hits), line))
+    if leaks:
+        what = " and ".join(sorted({h for hits, _ in leaks for h in hits})).lower().replace("token", "bearer token")
+        return failed(f"{len(leaks)} log or output lines contain the {what}",
+                      "\n".join(_around(line, '"<LEAKED') for _, line in leaks[:4]))
+    return passed("no log line or printed output of three runs contains the client secret or a token")
+
+
+# -- 10. what the entry points return ----------------------------------------------------
 @grader.check("failure-report", title="Failures name the request, status, correlation ID and the CRM's detail",
               points=4, skill="error-reporting", dimension=Dimension.TROUBLESHOOTING, criterion=10,
               probe="client-errors")
@@ -218,7 +296,8 @@ def check_failures(sync: Sync, data):
             rows.append((entry.path, ["no entry in failures names this request in 'operation'"]))
             continue
         got = match[0]
-        lines = field_diff({"status": entry.status, "correlation_id": cid, "attempts": len(op)}, got,
+        attempts = sum(kind(e) != "unauthorized" for e in op)  # the resend after a token refresh is no attempt
+        lines = field_diff({"status": entry.status, "correlation_id": cid, "attempts": attempts}, got,
                            ("status", "correlation_id", "attempts"))
         if not cid:
             lines.append("the request carried no X-Correlation-ID to report")
@@ -258,72 +337,3 @@ def check_records(sync: Sync, data):
         rows.append(("failures", [f"expected none on a healthy CRM, got {show(failures, 100)}"]))
     return failed(f"{len(rows)} of {len(want)} records differ from the canonical shape",
                   mismatch_table(rows, len(want)))
-
-
-# -- 7, 8 and 9. correlation IDs, timeouts, secrets ----------------------------------------
-@grader.check("correlation-ids", title="One X-Correlation-ID per logical operation, kept on its retries", points=6,
-              skill="observability", dimension=Dimension.TROUBLESHOOTING, criterion=7, probe="flaky")
-def check_correlation(sync: Sync, data):
-    ops = runs(sync.played.mine, key=lambda e: (e.method, e.target))
-    if not ops:
-        return failed("no API request was made", sync.played.call.problem())
-    lines = []
-    missing = [e for op in ops for e in op if not correlation(e)]
-    if missing:
-        lines.append(f"{len(missing)} requests carried no X-Correlation-ID, e.g. {missing[0].target}")
-    changed = [op for op in ops if len({correlation(e) for e in op}) > 1]
-    if changed:
-        lines.append(f"{len(changed)} operations changed their ID between retries, e.g. {changed[0][0].target}")
-    counts = Counter(correlation(op[0]) for op in ops if correlation(op[0]))
-    shared = [cid for cid, n in counts.items() if n > 1]
-    if shared:
-        lines.append(f"{len(shared)} IDs were used by more than one operation")
-    if lines:
-        return failed("correlation IDs do not follow the logical operations", "\n".join(lines))
-    retries = sum(len(op) - 1 for op in ops)
-    return passed(f"{len(ops)} operations, each with its own X-Correlation-ID, kept across {retries} retries")
-
-
-@grader.check("request-timeout", title="Every request has a timeout", points=6, skill="timeouts",
-              dimension=Dimension.INTEGRATION, criterion=8, probe="flaky")
-def check_timeout(sync: Sync, data):
-    held = [e for e in sync.played.mine if e.response.stall > 0]
-    if not held:
-        return failed("the run ended before the CRM's slow response (page 4, first try)",
-                      result(sync.played)[2] or "")
-    limit = 3 * data.config["timeout"]
-    waited = [e for e in held if not e.client_gone or e.response.waited > limit]
-    if waited:
-        e = waited[0]
-        how = "waited for all of it: no timeout?" if not e.client_gone else "hung up long after the timeout"
-        return failed(f"a response held {SLOW_SECONDS} s (virtual) was not abandoned after the configured timeout",
-                      f"{e.method} {e.target}: held {SLOW_SECONDS} s; the client {how}")
-    return passed(f"the response held {SLOW_SECONDS} s was abandoned after the configured timeout")
-
-
-@grader.check("no-secrets-in-logs", title="No client secret or bearer token in the logs", points=8,
-              skill="secrets-handling", dimension=Dimension.SECURITY, criterion=9, probe="logs")
-def check_secrets(syncs: tuple, data):
-    basic = base64.b64encode(f"{data.client_id}:{data.client_secret}".encode()).decode()
-    needles = [("CLIENT SECRET", data.client_secret), ("CLIENT SECRET", basic[:24]), ("CLIENT SECRET", basic[-24:])]
-    tokens = {t[3:] for s in syncs for t in s.played.tokens}
-    needles += [("TOKEN", t[i:i + 20]) for t in sorted(tokens) for i in range(0, len(t) - 19, 5)]
-    leaks = []
-    for sync in syncs:
-        for line in sync.played.text().splitlines():
-            hits = {label for label, needle in needles if needle in line}
-            if hits:
-                for value, label in [(f"at_{t}", "TOKEN") for t in tokens] + [(t, "TOKEN") for t in tokens] + \
-                        [(data.client_secret, "CLIENT SECRET"), (basic, "CLIENT SECRET")]:
-                    line = line.replace(value, f'"<LEAKED {label}>"')
-                for label, needle in needles:
-                    line = line.replace(needle, f'"<LEAKED {label}>"')
-                leaks.append((sorted(hits), line))
-    if leaks:
-        what = " and ".join(sorted({h for hits, _ in leaks for h in hits})).lower().replace("token", "bearer token")
-        return failed(f"{len(leaks)} log or output lines contain the {what}",
-                      "\n".join(_around(line, '"<LEAKED') for _, line in leaks[:4]))
-    return passed("no log line or printed output of three runs contains the client secret or a token")
-
-
-timing.register(grader)

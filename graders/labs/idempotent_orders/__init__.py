@@ -35,11 +35,15 @@ RETRIED = {"dropped": "a dropped connection", "timeout": "a timeout", "transient
 
 
 class Created(NamedTuple):
+    """The "create" scene's evidence: the run and the ERP's orders after it."""
+
     played: Played
     orders: tuple  # the ERP's orders after the run
 
 
 class Rerun(NamedTuple):
+    """The "rerun" scene's evidence: both runs, and the ERP's orders after each."""
+
     first: Played
     second: Played
     after_first: tuple
@@ -52,6 +56,7 @@ def _environment(data: Hidden):
 
 
 def _open(run, name: str, scenario):
+    """Serve a fresh grading ERP with ``scenario`` on its own clock."""
     return run.env.stage.open(name, lambda clock: run.env.erp_class(scenario, seed=0, clock=clock))
 
 
@@ -149,7 +154,7 @@ def check_keys(created: Created, data):
     if lines:
         return failed("the Idempotency-Key changed between retries of an order, or orders shared one",
                       "\n".join(lines[:5]))
-    return passed(f"{len(groups)} orders, each sent with its own key on all of its {attempts} attempts in total")
+    return passed(f"{len(groups)} orders, each sent with its own key on every attempt")
 
 
 @grader.check("rerun-no-duplicates", title="Rerunning the same batch creates nothing new", points=10,
@@ -159,16 +164,17 @@ def check_rerun(rerun: Rerun, data):
     first, second = _counts(rerun.after_first, batch), _counts(rerun.after_second, batch)
     refs = [o["order_ref"] for o in batch]
     if any(first[r] != 1 for r in refs):
+        why = _result(rerun.first)[1]
         return failed("the first run did not leave exactly one order per logical order, so a rerun proves nothing",
-                      f"orders after the first run: {show({r: first[r] for r in refs}, 150)}; "
-                      f"{_result(rerun.first)[1] or ''}")
+                      f"orders after the first run: {show({r: first[r] for r in refs}, 150)}"
+                      + (f"\n{why}" if why else ""))
     extra = {r: second[r] - 1 for r in refs if second[r] != 1}
     if extra:
-        keys = Counter(_key(e) for e in rerun.second.mine if e.method == "POST")
-        reused = sum(1 for e in rerun.first.mine if e.method == "POST" and _key(e) in keys)
+        first_keys, second_keys = (
+            {_key(e) for e in played.mine if e.path == "/v1/orders"} - {None} for played in (rerun.first, rerun.second))
         return failed(f"the rerun created {sum(extra.values())} duplicate orders",
-                      f"duplicates per order: {show(extra, 120)}\n{reused} of the rerun's keys were "
-                      "also sent by the first run: derive the key from the order, not from the run")
+                      f"duplicates per order: {show(extra, 120)}\n{len(first_keys & second_keys)} of the rerun's "
+                      f"{len(second_keys)} keys were sent by the first run too: derive the key from the order")
     return passed(f"after two runs of the same {len(refs)} orders the ERP holds exactly one of each")
 
 
@@ -218,7 +224,8 @@ def check_once(created: Created, data):
         lines += [f"{r}: result says {show(named.get(r))}, the ERP's order is {ids.get(r)}"
                   for r in valid if counts[r] == 1 and named.get(r) != ids.get(r)]
     if lines:
-        return failed(f"{len(lines)} problems: the ERP must hold each order once and the result must name it",
+        why = f"the run was stopped ({created.played.stopped}); " if created.played.stopped else ""
+        return failed(f"{why}{len(lines)} problems: the ERP must hold each order once and the result must name it",
                       "\n".join(lines[:6]))
     return passed(f"the ERP holds each of the {len(valid)} valid orders once, and the result names its id")
 
@@ -229,6 +236,8 @@ def check_conflict(created: Created, data):
     conflicts = [(ref, attempts, i) for ref, attempts in _creates(created.played, data.create_batch).items()
                  for i, e in enumerate(attempts) if e.status == 409]
     if not conflicts:
+        if not _creates(created.played, data.create_batch):
+            return failed("no order was sent to POST /v1/orders", created.played.call.problem())
         return passed("no 409 came back: no retry overlapped an unfinished create, so nothing to wait out")
     bad = []
     for ref, attempts, i in conflicts:
@@ -244,8 +253,9 @@ def check_conflict(created: Created, data):
         elif kind(attempts[-1]) != "ok":
             bad.append(f"{ref}: never got the order after the 409 (last answer {attempts[-1].status})")
     if bad:
+        shown = [line + (f" ({n} times)" if n > 1 else "") for line, n in Counter(bad).items()]
         return failed("a 409 means the first attempt is still being processed: wait Retry-After, resend the same "
-                      "request", "\n".join(bad[:4]))
+                      "request", "\n".join(shown[:4]))
     return passed(f"the {SLOW_SECONDS} s create's 409 was waited out and the same request got the order")
 
 
@@ -254,18 +264,19 @@ def check_conflict(created: Created, data):
 def check_invalid(created: Created, data):
     ref = data.invalid_ref
     attempts = _creates(created.played, data.create_batch).get(ref, [])
-    if not attempts:
-        return failed(f"order {ref} (quantity 0) was never sent: the ERP decides what is valid; send it and "
-                      "report its answer", created.played.call.problem())
-    if len(attempts) > 1:
-        return failed(f"order {ref}, refused with {attempts[0].status}, was sent {len(attempts)} times",
-                      "a 4xx answer will not change by asking again")
+    refused = next((i for i, e in enumerate(attempts) if kind(e) == "refused"), None)
+    if refused is None:
+        return failed(f"order {ref} (quantity 0) never got its answer from the ERP: send it and report what the "
+                      "ERP says", _result(created.played)[1] or f"{len(attempts)} attempts")
+    if len(attempts) > refused + 1:
+        return failed(f"order {ref}, refused with {attempts[refused].status}, was sent {len(attempts) - refused - 1} "
+                      "more times", "a 4xx answer will not change by asking again")
     value, why = _result(created.played)
     if why:
         return failed(f"no result to judge: {why}")
-    status = attempts[0].status
+    status = attempts[refused].status
     try:
-        problem = json.loads(attempts[0].response.body)
+        problem = json.loads(attempts[refused].response.body)
     except ValueError:
         problem = {}
     problem = problem if isinstance(problem, dict) else {}

@@ -19,6 +19,8 @@ TARGET = "consumer:consume_messages"
 
 
 class Consumed(NamedTuple):
+    """The three calls: the batch, its replay, and a partial redelivery with one new message."""
+
     first: CallRecord
     replay: CallRecord | None
     redelivery: CallRecord | None
@@ -41,6 +43,7 @@ def _shape(record: CallRecord | None):
 
 
 def probe(run) -> Consumed:
+    """Call the consumer three times, each on the state the previous call returned."""
     first = run.call(TARGET, [dict(m) for m in run.data.messages], {})
     value, _ = _shape(first)
     if value is None:

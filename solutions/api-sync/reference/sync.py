@@ -87,15 +87,15 @@ class CrmClient:
         """GET one resource as one logical operation; raise RequestFailed when it cannot succeed."""
         if self.token is None:
             self.token = self._fetch_token()
-        return self._operation("GET", path, params, bearer=True).json()
+        return self._operation("GET", path, params, bearer=True)
 
     def _fetch_token(self) -> str:
-        response = self._operation("POST", "/oauth/token", None, bearer=False,
-                                   data={"grant_type": "client_credentials"},
-                                   auth=(self.client_id, self.client_secret))
-        return response.json()["access_token"]
+        grant = self._operation("POST", "/oauth/token", None, bearer=False,
+                                data={"grant_type": "client_credentials"}, auth=(self.client_id, self.client_secret))
+        return grant["access_token"]
 
-    def _operation(self, method: str, path: str, params: dict | None, bearer: bool, **kwargs) -> requests.Response:
+    def _operation(self, method: str, path: str, params: dict | None, bearer: bool, **kwargs):
+        """Send one logical operation, retrying what may succeed later; return the decoded JSON body."""
         correlation_id = str(uuid.uuid4())
         operation = f"{method} {path}" + (f"?{urlencode(params)}" if params else "")
         attempt, refreshed = 0, False
@@ -110,11 +110,14 @@ class CrmClient:
             except (requests.Timeout, requests.ConnectionError) as exc:
                 status, detail, delay = None, f"{type(exc).__name__} after {self.timeout} s", self.backoff(attempt)
             else:
-                if response.ok:
-                    return response
                 status, detail = response.status_code, _detail(response)
                 challenge = response.headers.get("WWW-Authenticate", "")
-                if status == 401 and bearer and "invalid_token" in challenge and not refreshed:
+                if response.ok:
+                    try:
+                        return response.json()
+                    except ValueError:  # cut short on the way: the next attempt may arrive whole
+                        detail, delay = "the response body is not valid JSON", self.backoff(attempt)
+                elif status == 401 and bearer and "invalid_token" in challenge and not refreshed:
                     # The token expired or was revoked: one new token, then the same request again.
                     log.info("%s: access token rejected; getting a new one [correlation_id=%s]",
                              operation, correlation_id)
@@ -122,8 +125,7 @@ class CrmClient:
                     refreshed = True
                     attempt -= 1
                     continue
-                wait = _retry_after(response) if status in HONOURS_RETRY_AFTER else None
-                if wait is not None:
+                elif status in HONOURS_RETRY_AFTER and (wait := _retry_after(response)) is not None:
                     delay = wait
                 elif status in RETRY_WITH_BACKOFF:
                     delay = self.backoff(attempt)

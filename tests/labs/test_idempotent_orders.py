@@ -1,0 +1,175 @@
+"""idempotent-orders' grader: hidden data that separates the mistakes, hostile submissions, determinism."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from graders import catalog, engine
+from graders.labs import idempotent_orders as orders_lab
+from graders.results import Status
+from graders.verify import comparable
+from mock_services.services.erp import ORDER_REQUEST_SCHEMA
+
+ROOT = catalog.paths.ROOT
+REFERENCE = ROOT / "solutions/idempotent-orders/reference"
+LAB = catalog.get_lab("idempotent-orders")
+DATA = orders_lab.grader.data()
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def consumer():
+    return _load(REFERENCE / "consumer.py", "consumer_reference_for_test")
+
+
+def _submission(tmp_path: Path, orders: str | None = None, consumer: str | None = None) -> Path:
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "orders.py").write_text(orders or (REFERENCE / "orders.py").read_text())
+    (folder / "consumer.py").write_text(consumer or (REFERENCE / "consumer.py").read_text())
+    return folder
+
+
+def _checks(result) -> dict:
+    return {c.id: c for c in result.checks}
+
+
+# -- hidden data -----------------------------------------------------------------------
+def test_hidden_orders_and_messages_share_nothing_with_the_fixtures():
+    visible = (ROOT / "fixtures/idempotent-orders/orders.json").read_text() + \
+        (ROOT / "fixtures/idempotent-orders/messages.json").read_text()
+    refs = [o["order_ref"] for o in DATA.create_batch + DATA.rerun_batch]
+    assert len(set(refs)) == len(refs) and not any(r in visible for r in refs)
+    assert not any(m["message_id"] in visible or m["entity_id"] in visible for m in DATA.messages)
+
+
+def test_only_the_invalid_order_breaks_the_erp_schema():
+    from jsonschema import Draft4Validator
+
+    validator = Draft4Validator(ORDER_REQUEST_SCHEMA)
+    for order in DATA.create_batch + DATA.rerun_batch:
+        body = {"customer_id": order["customer_id"], "currency": order["currency"],
+                "external_ref": order["order_ref"], "lines": order["lines"]}
+        assert validator.is_valid(body) is (order["order_ref"] != DATA.invalid_ref), order["order_ref"]
+
+
+def test_every_look_alike_message_is_superseded_so_payload_dedupe_costs_one_check():
+    ids = {m["message_id"] for m in DATA.messages}
+    look_alikes = [m for m in DATA.messages if any(o["payload"] == m["payload"] and o["message_id"] != m["message_id"]
+                                                  for o in DATA.messages)]
+    assert len({m["message_id"] for m in look_alikes}) >= 3
+    final_version = {e: v for e, v, _ in DATA.finals}
+    for message in look_alikes:
+        assert message["version"] < final_version[message["entity_id"]], message
+    assert len(ids) < len(DATA.messages), "some messages are delivered twice"
+
+
+def test_the_reference_consumer_agrees_with_the_hidden_expectations(consumer):
+    first = consumer.consume_messages(copy.deepcopy(list(DATA.messages)), {})
+    assert [i for i in first["applied"] if i in DATA.dedupe_ids] == list(DATA.dedupe_ids)
+    assert {e: (s["version"], s["payload"]) for e, s in first["state"]["entities"].items()} == \
+        {e: (v, p) for e, v, p in DATA.finals}
+    assert sorted(d["message_id"] for d in first["dead_letters"]) == sorted(DATA.poison_ids)
+    json.dumps(first["state"])  # the state must survive being stored
+
+
+def test_arrival_order_alone_gives_wrong_finals(consumer):
+    """Last-arrival-wins must be caught: some entity's last arrival is not its highest version."""
+    last = {}
+    for m in DATA.messages:
+        if m["message_id"] not in DATA.poison_ids:
+            last[m["entity_id"]] = m["version"]
+    assert any(last[e] != v for e, v, _ in DATA.finals)
+
+
+# -- behaviour the flaws do not cover -------------------------------------------------------
+GIVES_UP_ON_409 = '''
+                if status in WAIT_AS_TOLD and (wait := _retry_after(response)) is not None:'''
+
+
+def test_giving_up_on_409_fails_the_409_check_and_the_result(tmp_path):
+    source = (REFERENCE / "orders.py").read_text()
+    assert GIVES_UP_ON_409 in source
+    source = source.replace(GIVES_UP_ON_409, '''
+                if status == 409:
+                    raise CreateFailed(status, "the order already exists")''' + GIVES_UP_ON_409)
+    checks = _checks(engine.grade(LAB, _submission(tmp_path, orders=source)))
+    lost = {i for i, c in checks.items() if c.status is not Status.PASSED}
+    assert lost == {"waits-out-409", "one-order-each"}
+    assert "then given up" in checks["waits-out-409"].evidence
+
+
+def test_a_retried_422_is_caught(tmp_path):
+    source = (REFERENCE / "orders.py").read_text().replace("BACKOFF = {500, 502, 503, 504}",
+                                                           "BACKOFF = {422, 500, 502, 503, 504}")
+    checks = _checks(engine.grade(LAB, _submission(tmp_path, orders=source)))
+    assert checks["reports-422"].status is Status.FAILED and "more times" in checks["reports-422"].reason
+    assert checks["one-order-each"].status is Status.PASSED
+
+
+# -- hostile submissions -------------------------------------------------------------------
+HAMMERS_409 = '''
+import requests
+
+def create_orders(config, orders):
+    token = requests.post(config["base_url"] + "/oauth/token", data={"grant_type": "client_credentials"},
+                          auth=(config["client_id"], config["client_secret"]), timeout=5).json()["access_token"]
+    created = []
+    for order in orders:
+        body = {"customer_id": order["customer_id"], "currency": order["currency"],
+                "external_ref": order["order_ref"], "lines": order["lines"]}
+        while True:  # until it works
+            try:
+                reply = requests.post(config["base_url"] + "/v1/orders", json=body, timeout=config["timeout"],
+                                      headers={"Authorization": "Bearer " + token, "Idempotency-Key": order["order_ref"]})
+            except Exception:
+                continue
+            if reply.status_code == 201:
+                created.append({"order_ref": order["order_ref"], "order_id": reply.json()["id"]})
+                break
+    return {"created": created, "failed": []}
+'''
+
+
+def test_a_submission_that_hammers_a_409_gets_a_clear_verdict_quickly(tmp_path):
+    result = engine.grade(LAB, _submission(tmp_path, orders=HAMMERS_409))
+    checks = _checks(result)
+    assert checks["waits-out-409"].status is Status.FAILED and "asking for" in checks["waits-out-409"].evidence
+    assert any("sent more than 100 requests" in c.reason + c.evidence for c in result.checks)
+    assert checks["dedupe-by-message-id"].status is Status.PASSED, "part 2 is graded on its own"
+    assert result.duration < LAB.limits.grading_budget / 4
+
+
+def test_a_consumer_that_never_returns_times_out_and_part_1_is_still_graded(tmp_path):
+    started = time.monotonic()
+    result = engine.grade(LAB, _submission(tmp_path, consumer="def consume_messages(messages, state):\n"
+                                                            "    while True:\n        pass\n"))
+    checks = _checks(result)
+    assert time.monotonic() - started < LAB.limits.grading_budget
+    assert checks["replay-is-noop"].status is Status.ERRORED
+    assert "consume_messages() did not return within 6 s" in checks["replay-is-noop"].reason
+    assert checks["one-order-each"].status is Status.PASSED
+
+
+# -- determinism and the starter --------------------------------------------------------------
+def test_grading_the_reference_is_deterministic_and_fast():
+    first, second = engine.grade(LAB, REFERENCE), engine.grade(LAB, REFERENCE)
+    assert first.score == first.max_score == 100
+    assert comparable(first) == comparable(second)
+    assert max(first.duration, second.duration) < 4.0  # budget 2 s on an idle machine; headroom for a busy one
+
+
+def test_the_untouched_starter_earns_nothing():
+    result = engine.grade(LAB, LAB.starter)
+    assert result.score == 0 and all(c.status is Status.FAILED for c in result.checks)
