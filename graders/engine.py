@@ -41,8 +41,9 @@ def grade(lab: Lab, submission: Path, *, label: str | None = None) -> LabResult:
         problems.append(reason)
         outcomes = [(spec, errored(reason), 0.0) for spec in grader.checks]
     else:
+        preload = tuple(dict.fromkeys(ep.module for ep in lab.entry_points)) if grader.preload else ()
         with grader.open_environment() as env, Sandbox(
-            submission, lab.limits, rpc=env.rpc, extra_files=grader.files()
+            submission, lab.limits, rpc=env.rpc, extra_files=grader.files(), preload=preload
         ) as sandbox:
             run = Run(sandbox, grader.data(), env)
             evidence_cache: dict[str, object] = {}

@@ -214,7 +214,7 @@ def hidden_files(data: Hidden) -> dict[str, bytes]:
     }
 
 
-grader = Grader(seed=20261124, data=make_hidden, files=hidden_files)
+grader = Grader(seed=20261124, data=make_hidden, files=hidden_files, preload=True)
 
 
 # -- probes: run the submission, keep frozen records --------------------------

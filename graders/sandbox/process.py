@@ -152,11 +152,13 @@ class Sandbox:
         *,
         rpc: dict[str, Callable[..., Any]] | None = None,
         extra_files: dict[str, bytes] | None = None,
+        preload: tuple[str, ...] = (),
     ):
         self.submission = Path(submission)
         self.limits = limits
         self.rpc = dict(rpc or {})
         self.extra_files = dict(extra_files or {})
+        self.preload = tuple(preload)
         self.mode = isolation.detect()
         self._root: Path | None = None
         self._child: _Child | None = None
@@ -280,6 +282,8 @@ class Sandbox:
         records: list[CallRecord] = []
         i = 0
         while i < len(calls):
+            if self._child is None and self.preload and self._poisoned is None:
+                self._preload()
             quick = self._fail_fast(calls[i])
             if quick is not None:
                 records.append(quick)
@@ -290,10 +294,22 @@ class Sandbox:
             i += len(got)
         return tuple(records)
 
+    def _preload(self) -> None:
+        """Import the learner's modules in a fresh child before any call (harness calls included).
+
+        A module that hangs or kills the child while importing does so every
+        time: every call of this grading then fails at once with that reason,
+        instead of paying a timeout or a restart per call.
+        """
+        for record in self._pipeline([Call(f"{module}:") for module in self.preload]):
+            if record.status in (CallStatus.CRASHED, CallStatus.TIMED_OUT):
+                self._poisoned = record
+                return
+
     def _fail_fast(self, c: "Call") -> CallRecord | None:
         module = c.target.partition(":")[0]
         if self._poisoned is not None:
-            return CallRecord(c.target, c.args, c.kwargs, CallStatus.CRASHED, detail=self._poisoned.detail)
+            return CallRecord(c.target, c.args, c.kwargs, self._poisoned.status, detail=self._poisoned.detail)
         if self._timeouts.get(c.target, 0) >= _MAX_TIMEOUTS_PER_TARGET:
             # A function that hung twice will hang again: fail fast instead of paying the timeout each call.
             return CallRecord(c.target, c.args, c.kwargs, CallStatus.TIMED_OUT,

@@ -284,3 +284,15 @@ def test_killing_its_parent_fails_only_its_own_grading(tmp_path, mode):
     assert result.checks[0].status in (Status.FAILED, Status.ERRORED)
     survivor = _grade(tmp_path / "next", REFERENCE) if (tmp_path / "next").mkdir() is None else None
     assert survivor.score == survivor.max_score
+
+
+def test_preloading_makes_a_hang_at_import_cost_one_timeout_even_behind_a_harness(tmp_path, mode):
+    # pii-logging calls the learner's code through a harness; without preloading, every harness
+    # call would pay its own timeout importing the hanging module.
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "masking_filter.py").write_text("while True:\n    pass\n")
+    result = engine.grade(catalog.get_lab("pii-logging"), sub)
+    assert result.score == 0
+    assert "importing masking_filter.py never finished" in result.checks[0].reason
+    assert result.duration < 8

@@ -31,7 +31,7 @@ ENTRY = "nightly:process_file"
 GROWTH_LIMIT_KB = 5 * 1024
 TEXT_FIELDS = ("order_id", "customer_name")  # what an encoding mistake garbles
 
-grader = Grader(seed=20251124, data=make_hidden, files=hidden_files)
+grader = Grader(seed=20251124, data=make_hidden, files=hidden_files, preload=True)
 
 
 # -- probes: run the submission, keep frozen records ----------------------------

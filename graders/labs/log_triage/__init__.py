@@ -23,7 +23,7 @@ from .bundles import FILES, Hidden, make_hidden, hidden_files
 
 FIELDS = ("source", "correlation_id", "level", "status", "message")
 
-grader = Grader(seed=20261205, data=make_hidden, files=hidden_files)
+grader = Grader(seed=20261205, data=make_hidden, files=hidden_files, preload=True)
 
 
 # -- probes: run the submission, keep frozen records --------------------------

@@ -56,7 +56,7 @@ def _spec(case: Case) -> dict:
             "extra": case.extra, "created": case.created}
 
 
-grader = Grader(seed=20261209, data=make_hidden)
+grader = Grader(seed=20261209, data=make_hidden, preload=True)
 
 
 @grader.probe("emitted")

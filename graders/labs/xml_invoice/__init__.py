@@ -31,7 +31,7 @@ from .oracle import amounts, expected_fault, expected_invoice
 __all__ = ["grader", "Hidden", "make_hidden", "hidden_files", "make_invoice", "amounts", "expected_invoice",
            "expected_fault", "LAB", "CANARY_FILE", "DTD_FILE", "INV", "MINOR", "SOAP11", "SOAP12"]
 
-grader = Grader(seed=20261201, data=make_hidden, files=hidden_files)
+grader = Grader(seed=20261201, data=make_hidden, files=hidden_files, preload=True)
 
 
 # -- probes: run the submission, keep frozen records ------------------------------

@@ -168,6 +168,8 @@ def _answer(msg, channel, wire, workdir, output_cap, response_cap) -> dict:
             return {"id": call_id, "ok": False, "error": _describe(exc, wire, workdir, "import"), "output": sink.text()}
         if fresh:
             channel.send({"event": "imported", "module": module_name, "id": call_id})
+        if not func_name:  # a preload: importing was the whole request
+            return {"id": call_id, "ok": True, "value": None, "output": sink.text()}
         func = getattr(module, func_name, None)
         if func is None or not callable(func):
             error = {
