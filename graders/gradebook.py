@@ -2,7 +2,7 @@
 
 Tables (one row per ...):
     submissions(submission, labs, score, max_score, percent)
-    labs(submission, lab, title, score, max_score, percent, graded_at, duration, problems, result_json)
+    labs(submission, lab, title, score, max_score, percent, graded_at, duration, problems)
     checks(submission, lab, seq, check_id, title, status, points, max_points, skill, dimension,
            criterion, reason, evidence)
 
@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -31,7 +31,8 @@ from .results import SubmissionResult
 __all__ = ["GradebookInfo", "build", "query", "DB_NAME"]
 
 DB_NAME = "gradebook.duckdb"
-_LAB_COLS = ["submission", "lab", "title", "score", "max_score", "percent", "graded_at", "duration", "problems", "result_json"]
+_LAB_COLS = ["submission", "lab", "title", "score", "max_score", "percent", "graded_at", "duration", "problems",
+             "result_offset", "result_length"]
 _CHECK_COLS = ["submission", "lab", "seq", "check_id", "title", "status", "points", "max_points", "skill",
                "dimension", "criterion", "reason", "evidence"]
 
@@ -52,8 +53,11 @@ def _stage(journals: list[Path], tmp: Path) -> int:
     """Stream journal entries into CSV files, first entry per unit winning."""
     seen: set[str] = set()
     count = 0
+    # Whole results go to a side file, located by offset: DuckDB keeps only small columns,
+    # which is what keeps the build's memory flat as the cohort grows.
     with (tmp / "labs.csv").open("w", newline="", encoding="utf-8") as lf, \
-         (tmp / "checks.csv").open("w", newline="", encoding="utf-8") as cf:
+         (tmp / "checks.csv").open("w", newline="", encoding="utf-8") as cf, \
+         (tmp / "results.jsonl").open("wb") as rf:
         labs_w, checks_w = csv.writer(lf), csv.writer(cf)
         labs_w.writerow(_LAB_COLS)
         checks_w.writerow(_CHECK_COLS)
@@ -64,8 +68,11 @@ def _stage(journals: list[Path], tmp: Path) -> int:
                 seen.add(entry["unit"])
                 count += 1
                 sub, r = entry["submission"], entry["result"]
+                blob = json.dumps(r, ensure_ascii=False, sort_keys=True).encode("utf-8")
+                offset = rf.tell()
+                rf.write(blob)
                 labs_w.writerow([sub, r["lab"], r["title"], r["score"], r["max_score"], r["percent"], r["graded_at"],
-                                 r["duration"], "\n".join(r["problems"]), json.dumps(r, ensure_ascii=False, sort_keys=True)])
+                                 r["duration"], "\n".join(r["problems"]), offset, len(blob)])
                 for i, c in enumerate(r["checks"]):
                     checks_w.writerow([sub, r["lab"], i, c["id"], c["title"], c["status"], c["points"], c["max_points"],
                                        c["skill"], c["dimension"], c["criterion"], c["reason"], c["evidence"]])
@@ -79,15 +86,14 @@ def build(out: Path, journals: list[Path], *, title: str = "iclab gradebook") ->
         tmp = Path(tmp_s)
         count = _stage(journals, tmp)
         db_tmp = tmp / DB_NAME
-        con = duckdb.connect(str(db_tmp))
+        con = duckdb.connect(str(db_tmp), config={"memory_limit": "128MB", "threads": 1})
         try:
-            con.execute("SET threads = 2")
             labs_csv, checks_csv = str(tmp / "labs.csv"), str(tmp / "checks.csv")
             con.execute("""
                 CREATE TABLE labs AS SELECT * FROM read_csv(?, header = true, columns = {
                   'submission': 'VARCHAR', 'lab': 'VARCHAR', 'title': 'VARCHAR', 'score': 'DOUBLE',
                   'max_score': 'DOUBLE', 'percent': 'DOUBLE', 'graded_at': 'VARCHAR', 'duration': 'DOUBLE',
-                  'problems': 'VARCHAR', 'result_json': 'VARCHAR'}) ORDER BY submission, lab
+                  'problems': 'VARCHAR', 'result_offset': 'BIGINT', 'result_length': 'BIGINT'}) ORDER BY submission, lab
             """, [labs_csv])
             con.execute("""
                 CREATE TABLE checks AS SELECT * FROM read_csv(?, header = true, columns = {
@@ -102,7 +108,9 @@ def build(out: Path, journals: list[Path], *, title: str = "iclab gradebook") ->
                        round(100 * sum(score) / nullif(sum(max_score), 0), 1) AS percent
                 FROM labs GROUP BY submission ORDER BY submission
             """)
-            exports = _export(con, out, title)
+            exports = _export(con, out, title, tmp / "results.jsonl")
+            con.execute("ALTER TABLE labs DROP COLUMN result_offset")
+            con.execute("ALTER TABLE labs DROP COLUMN result_length")
             submissions = con.execute("SELECT count(*) FROM submissions").fetchone()[0]
         finally:
             con.close()
@@ -112,7 +120,7 @@ def build(out: Path, journals: list[Path], *, title: str = "iclab gradebook") ->
     return GradebookInfo(target, submissions, count, exports)
 
 
-def _export(con, out: Path, title: str) -> tuple[Path, ...]:
+def _export(con, out: Path, title: str, results_file: Path) -> tuple[Path, ...]:
     csv_path, json_path = out / "gradebook.csv", out / "gradebook.json"
     con.execute(f"COPY (SELECT submission, lab, score, max_score, percent, problems FROM labs ORDER BY submission, lab) "
                 f"TO '{_sql_path(csv_path)}' (HEADER, DELIMITER ',')")
@@ -121,14 +129,21 @@ def _export(con, out: Path, title: str) -> tuple[Path, ...]:
         shutil.rmtree(junit_dir)
     junit_dir.mkdir()
     submissions: list[SubmissionResult] = []
-    with json_path.open("w", encoding="utf-8") as jf:
+    with json_path.open("w", encoding="utf-8") as jf, results_file.open("rb") as rf:
         jf.write("[\n")
         first = True
-        cursor = con.execute("SELECT submission, list(result_json ORDER BY lab) FROM labs GROUP BY submission ORDER BY submission")
+        cursor = con.execute("SELECT submission, list([result_offset, result_length] ORDER BY lab) "
+                             "FROM labs GROUP BY submission ORDER BY submission")
         while rows := cursor.fetchmany(200):
-            for submission, docs in rows:
+            for submission, spans in rows:
+                docs = []
+                for offset, length in spans:
+                    rf.seek(offset)
+                    docs.append(rf.read(length).decode("utf-8"))
                 results = tuple(from_dict(json.loads(d)) for d in docs)
-                submissions.append(SubmissionResult(submission, results))
+                # The report shows reasons, not evidence: dropping it keeps memory small for big cohorts.
+                submissions.append(SubmissionResult(submission, tuple(
+                    replace(r, checks=tuple(replace(c, evidence="") for c in r.checks)) for r in results)))
                 (junit_dir / f"{_safe_name(submission)}.xml").write_text(to_junit_many(results), encoding="utf-8")
                 record = {"submission": submission, "labs": [json.loads(d) for d in docs]}
                 jf.write(("" if first else ",\n") + json.dumps(record, ensure_ascii=False, sort_keys=True))
