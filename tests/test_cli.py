@@ -146,3 +146,11 @@ def test_verify_and_demo():
     demo = iclab("demo", "--lab", "map-customer")
     assert demo.returncode == 0
     assert "reference" in demo.stdout and "100/100" in demo.stdout and "flawed/ignores-timezone" in demo.stdout
+
+
+def test_mock_list_and_a_bad_mock_name():
+    listed = iclab("mock", "list")
+    assert listed.returncode == 0
+    assert "crm" in listed.stdout and "erp" in listed.stdout and "throttled" in listed.stdout
+    bad = iclab("mock", "serve", "nosuch")
+    assert bad.returncode == 2 and "nosuch" in bad.stderr and "Traceback" not in bad.stderr

@@ -152,3 +152,29 @@ def test_resume_with_other_arguments_is_refused(cohort, full_run):
 def test_bad_shard_and_missing_folder_are_usage_errors(tmp_path):
     assert "expected K/N" in iclab("batch", tmp_path, "--shard", "x").stderr
     assert iclab("batch", tmp_path / "nope").returncode == 2
+
+
+def test_packed_and_hostile_zips_in_one_batch(tmp_path):
+    import zipfile
+
+    root = tmp_path / "subs"
+    root.mkdir()
+    ws = tmp_path / "ws"
+    assert iclab("start", "map-customer", ws).returncode == 0
+    shutil.copyfile(SOL / "reference" / "mapper.py", ws / "mapper.py")
+    packed = iclab("submit", ws, "-o", root / "alice.zip")
+    assert packed.returncode == 0, packed.stderr
+    with zipfile.ZipFile(root / "mallory.zip", "w") as zf:
+        zf.writestr("iclab-submission.json", json.dumps({"schema": "iclab/submission/v1", "labs": ["map-customer"]}))
+        zf.writestr("../../escaped.py", "print('out')\n")
+    (root / "bob" / "map-customer").mkdir(parents=True)
+    shutil.copyfile(SOL / "flawed" / "ignores-timezone" / "mapper.py", root / "bob" / "map-customer" / "mapper.py")
+
+    out = tmp_path / "out"
+    result = iclab("batch", root, "--out", out, "--labs", "map-customer")
+    assert result.returncode == 0, result.stderr
+    labs, _ = _rows(out / "gradebook.duckdb")
+    scores = {sub: (score, problems) for sub, _, score, _, problems in labs}
+    assert scores["alice"][0] == 100 and scores["bob"][0] == 90
+    assert scores["mallory"][0] == 0 and "refused" in scores["mallory"][1]
+    assert not (tmp_path / "escaped.py").exists() and not (root.parent / "escaped.py").exists()
