@@ -8,32 +8,22 @@ as plain data; nothing the child sends can run code here.
 from __future__ import annotations
 
 import os
-import secrets
 import select
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import paths
 from ..errors import SubmissionError
 from . import isolation
+from .child import ChildProcess, ProtocolError, copy_submission
 from .records import CallError, CallRecord, CallStatus
 from .runtime import _iclab_wire as wire
 
 __all__ = ["Call", "Limits", "Sandbox", "copy_submission"]
 
-_RUNTIME_DIR = Path(__file__).with_name("runtime")
-_MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
-_MAX_SUBMISSION_FILES = 2000
 _MAX_TIMEOUTS_PER_TARGET = 2
-_SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", ".pytest_cache", "node_modules", ".mypy_cache"}
 
 
 @dataclass(frozen=True)
@@ -69,74 +59,6 @@ class Limits:
         }
 
 
-def copy_submission(src: Path, dest: Path) -> None:
-    """Copy a submission folder, skipping caches and links, refusing oversized ones."""
-    total = 0
-    count = 0
-    for root, dirs, files in os.walk(src, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(root, d)))
-        rel = os.path.relpath(root, src)
-        target_dir = dest if rel == "." else dest / rel
-        target_dir.mkdir(parents=True, exist_ok=True)
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            if os.path.islink(path) or not os.path.isfile(path):
-                continue
-            count += 1
-            total += os.path.getsize(path)
-            if count > _MAX_SUBMISSION_FILES or total > _MAX_SUBMISSION_BYTES:
-                raise SubmissionError(
-                    f"{src}: submission is larger than {_MAX_SUBMISSION_FILES} files "
-                    f"or {_MAX_SUBMISSION_BYTES // (1024 * 1024)} MB"
-                )
-            shutil.copyfile(path, target_dir / name)
-
-
-def _site_dirs() -> list[str]:
-    import site
-
-    dirs = list(site.getsitepackages())
-    return [d for d in dirs if os.path.isdir(d)]
-
-
-def _sandbox_base() -> Path:
-    base = Path(tempfile.gettempdir()) / f"iclab-sandboxes-{os.getuid()}"
-    base.mkdir(mode=0o700, exist_ok=True)
-    return base
-
-
-class _OutputDrain(threading.Thread):
-    """Reads the child's stray fd-level output so it can never block; keeps the tail."""
-
-    def __init__(self, stream, cap: int = 8192):
-        super().__init__(daemon=True)
-        self.stream = stream
-        self.cap = cap
-        self.tail = b""
-
-    def run(self) -> None:
-        try:
-            while chunk := self.stream.read1(65536) if hasattr(self.stream, "read1") else self.stream.read(65536):
-                self.tail = (self.tail + chunk)[-self.cap:]
-        except (OSError, ValueError):
-            pass
-
-    def last_line(self) -> str:
-        lines = [ln for ln in self.tail.decode("utf-8", "replace").splitlines() if ln.strip()]
-        return lines[-1][:200] if lines else ""
-
-
-class _Child:
-    """One running child process and its pipes."""
-
-    def __init__(self, proc: subprocess.Popen, token: str, drain: _OutputDrain):
-        self.proc = proc
-        self.token = token
-        self.drain = drain
-        self.buf = b""
-        self.importing: str | None = None
-
-
 class Sandbox:
     """Runs entry points of one submission in an isolated child process.
 
@@ -161,7 +83,7 @@ class Sandbox:
         self.preload = tuple(preload)
         self.mode = isolation.detect()
         self._root: Path | None = None
-        self._child: _Child | None = None
+        self._child: ChildProcess | None = None
         self._next_id = 0
         self._fatal_import: dict[str, CallRecord] = {}
         self._protocol_failures = 0
@@ -183,90 +105,19 @@ class Sandbox:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 
-    def _fresh_root(self) -> Path:
+    def _start(self) -> ChildProcess:
+        """A fresh child on a fresh copy of the submission."""
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
-        root = Path(tempfile.mkdtemp(prefix="sb-", dir=_sandbox_base()))
-        work = root / "work"
-        work.mkdir()
-        copy_submission(self.submission, work)
-        for rel, data in self.extra_files.items():
-            target = work / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        (work / "tmp").mkdir(exist_ok=True)
-        rt = root / "rt"
-        rt.mkdir()
-        for name in os.listdir(_RUNTIME_DIR):
-            if name.endswith(".py"):
-                shutil.copyfile(_RUNTIME_DIR / name, rt / name)
-        self._root = root
-        return root
-
-    def _start(self) -> _Child:
-        root = self._fresh_root()
-        work, rt = root / "work", root / "rt"
-        token = secrets.token_hex(8)
-        config = {"workdir": str(work), "limits": self.limits.for_child(), "site": _site_dirs()}
-        # -S skips site.py and its .pth hooks (a third of the child's start-up); the
-        # child adds the site-packages folders itself, so installed libraries still import.
-        python_argv = [sys.executable, "-I", "-S", str(rt / "_iclab_child.py"), wire.json.dumps(config)]
-        argv = isolation.launch_command(self.mode, python_argv, network=self.limits.network)
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "HOME": str(work),
-            "TMPDIR": str(work / "tmp"),
-            "TZ": "UTC",
-            "ICLAB_SANDBOX_TOKEN": token,
-            "ICLAB_WORK": str(work),
-            "ICLAB_BASE": str(_sandbox_base()),
-            "ICLAB_RT": str(rt),
-            "ICLAB_HIDE": " ".join(str(p) for p in paths.hidden_from_learners()),
-        }
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=str(work), env=env, start_new_session=True, close_fds=True,
-        )
-        os.set_blocking(proc.stdin.fileno(), False)
-        drain = _OutputDrain(proc.stderr)
-        drain.start()
-        child = _Child(proc, token, drain)
-        self._child = child
+        self._root = ChildProcess.prepare(self.submission, self.extra_files)
+        self._child = ChildProcess.start(self._root, self.limits, self.mode)
         self.starts += 1
-        hello = self._read_message(child, time.monotonic() + self.limits.start_timeout)
-        if not isinstance(hello, dict) or hello.get("event") != "ready":
-            reason = self._death_reason(child)
-            self._kill()
-            raise SubmissionError(f"the sandbox could not start: {reason}")
-        return child
+        return self._child
 
     def _kill(self) -> None:
         child, self._child = self._child, None
-        if child is None:
-            return
-        proc = child.proc
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if self.mode == isolation.Isolation.PROCESS:
-            _sweep(child.token, proc.pid)
-        for stream in (proc.stdin, proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        child.drain.join(timeout=1)
-        try:
-            proc.stderr.close()
-        except OSError:
-            pass
+        if child is not None:
+            child.kill()
 
     # -- calls -----------------------------------------------------------
     def call(self, target: str, *args, watch_args: bool = False, timeout: float | None = None, **kwargs) -> CallRecord:
@@ -346,8 +197,8 @@ class Sandbox:
         while k < len(stretch):
             c = stretch[k]
             try:
-                message = self._buffered_message(child)
-            except _ProtocolError as exc:
+                message = child.buffered_message()
+            except ProtocolError as exc:
                 self._kill()
                 return records + [self._protocol_failure(c.target, c.args, c.kwargs, call_started, str(exc))]
             if message is None:
@@ -403,7 +254,7 @@ class Sandbox:
     def _timeout_of(self, c: "Call") -> float:
         return self.limits.call_timeout if c.timeout is None else c.timeout
 
-    def _timed_out(self, child: _Child, c: "Call", started: float, timeout: float) -> CallRecord:
+    def _timed_out(self, child: ChildProcess, c: "Call", started: float, timeout: float) -> CallRecord:
         importing = child.importing
         self._kill()
         duration = time.monotonic() - started
@@ -444,8 +295,8 @@ class Sandbox:
             self._poisoned = record
         return record
 
-    def _crashed(self, child: _Child, target, args, kwargs, started) -> CallRecord:
-        reason = self._death_reason(child)
+    def _crashed(self, child: ChildProcess, target, args, kwargs, started) -> CallRecord:
+        reason = child.death_reason()
         importing = child.importing
         self._kill()
         if importing:
@@ -455,30 +306,6 @@ class Sandbox:
             # Dying at import is deterministic: the same module kills every fresh child.
             self._fatal_import[importing] = record
         return record
-
-    def _death_reason(self, child: _Child) -> str:
-        try:
-            code = child.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return "it stopped answering"
-        child.drain.join(timeout=1)
-        if code is None:
-            return "it stopped answering"
-        if code < 0 or code > 128:
-            signum = -code if code < 0 else code - 128
-            try:
-                name = signal.Signals(signum).name
-            except ValueError:
-                name = f"signal {signum}"
-            hint = {"SIGKILL": "killed; memory or CPU limit?", "SIGXCPU": "CPU time limit reached",
-                    "SIGSEGV": "crashed, often runaway recursion", "SIGXFSZ": "file size limit reached"}.get(name)
-            text = f"killed by {name}" + (f" ({hint})" if hint else "")
-        else:
-            text = f"the process exited with code {code}"
-        last = child.drain.last_line()
-        if last and "Error" in last:
-            text += f"; last output: {last}"
-        return text
 
     def _answer_rpc(self, request: dict) -> bytes:
         name = request.get("rpc")
@@ -493,64 +320,3 @@ class Sandbox:
             except Exception as exc:  # a bad request from the child is its own problem
                 reply.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
         return wire.dumps(reply)
-
-    # -- framing ---------------------------------------------------------
-    def _buffered_message(self, child: _Child):
-        """The next complete message already read from the child, or None."""
-        if b"\n" not in child.buf:
-            return None
-        line, _, child.buf = child.buf.partition(b"\n")
-        try:
-            message = wire.loads(line)
-        except ValueError as exc:
-            raise _ProtocolError(f"the process broke the answer channel ({exc.__class__.__name__})") from None
-        if not isinstance(message, dict):
-            raise _ProtocolError("the process broke the answer channel (not an object)")
-        return message
-
-    def _read_message(self, child: _Child, deadline: float):
-        """Next message, or None on EOF or when the deadline passes (used for the start-up handshake)."""
-        fd = child.proc.stdout.fileno()
-        while True:
-            message = self._buffered_message(child)
-            if message is not None:
-                return message
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return None
-            child.buf += chunk
-
-
-class _ProtocolError(Exception):
-    pass
-
-
-def _sweep(token: str, pgid: int) -> None:
-    """Kill leftovers of a process-mode child: its group, its session, anything carrying its token."""
-    needle = f"ICLAB_SANDBOX_TOKEN={token}".encode()
-    me = os.getpid()
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        pid = int(entry)
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-            pgrp, sid = int(fields[2]), int(fields[3])
-            hit = pgrp == pgid or sid == pgid
-            if not hit:
-                with open(f"/proc/{pid}/environ", "rb") as fh:
-                    hit = needle in fh.read()
-        except (OSError, IndexError, ValueError):
-            continue
-        if hit:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass

@@ -1,0 +1,267 @@
+"""A sandboxed child process: its folder, its launch, its pipes, its death.
+
+``ChildProcess.start`` lays out a fresh folder (a copy of the submission,
+hidden input files, the runtime), launches ``_iclab_child.py`` under the
+machine's isolation and waits for its hello; ``kill`` stops it and
+everything it started. The calling protocol lives in ``process.py``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from .. import paths
+from ..errors import SubmissionError
+from . import isolation
+from .runtime import _iclab_wire as wire
+
+__all__ = ["ChildProcess", "ProtocolError", "copy_submission"]
+
+_RUNTIME_DIR = Path(__file__).with_name("runtime")
+_MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
+_MAX_SUBMISSION_FILES = 2000
+_SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", ".pytest_cache", "node_modules", ".mypy_cache"}
+
+
+class ProtocolError(Exception):
+    """The child broke the answer channel."""
+
+
+def copy_submission(src: Path, dest: Path) -> None:
+    """Copy a submission folder, skipping caches and links, refusing oversized ones."""
+    total = 0
+    count = 0
+    for root, dirs, files in os.walk(src, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(root, d)))
+        rel = os.path.relpath(root, src)
+        target_dir = dest if rel == "." else dest / rel
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            count += 1
+            total += os.path.getsize(path)
+            if count > _MAX_SUBMISSION_FILES or total > _MAX_SUBMISSION_BYTES:
+                raise SubmissionError(
+                    f"{src}: submission is larger than {_MAX_SUBMISSION_FILES} files "
+                    f"or {_MAX_SUBMISSION_BYTES // (1024 * 1024)} MB"
+                )
+            shutil.copyfile(path, target_dir / name)
+
+
+def _site_dirs() -> list[str]:
+    import site
+
+    dirs = list(site.getsitepackages())
+    return [d for d in dirs if os.path.isdir(d)]
+
+
+def _sandbox_base() -> Path:
+    base = Path(tempfile.gettempdir()) / f"iclab-sandboxes-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    return base
+
+
+class _OutputDrain(threading.Thread):
+    """Reads the child's stray fd-level output so it can never block; keeps the tail."""
+
+    def __init__(self, stream, cap: int = 8192):
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.cap = cap
+        self.tail = b""
+
+    def run(self) -> None:
+        try:
+            while chunk := self.stream.read1(65536) if hasattr(self.stream, "read1") else self.stream.read(65536):
+                self.tail = (self.tail + chunk)[-self.cap:]
+        except (OSError, ValueError):
+            pass
+
+    def last_line(self) -> str:
+        lines = [ln for ln in self.tail.decode("utf-8", "replace").splitlines() if ln.strip()]
+        return lines[-1][:200] if lines else ""
+
+
+class ChildProcess:
+    """One running child: its process, pipes, read buffer and output drain."""
+
+    def __init__(self, proc: subprocess.Popen, token: str, drain: _OutputDrain, mode: str):
+        self.proc = proc
+        self.token = token
+        self.drain = drain
+        self.mode = mode
+        self.buf = b""
+        self.importing: str | None = None
+
+    @staticmethod
+    def prepare(submission: Path, extra_files: dict[str, bytes]) -> Path:
+        """A fresh sandbox folder: work/ (the submission and hidden inputs) and rt/ (the runtime)."""
+        root = Path(tempfile.mkdtemp(prefix="sb-", dir=_sandbox_base()))
+        work = root / "work"
+        work.mkdir()
+        copy_submission(submission, work)
+        for rel, data in extra_files.items():
+            target = work / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        (work / "tmp").mkdir(exist_ok=True)
+        rt = root / "rt"
+        rt.mkdir()
+        for name in os.listdir(_RUNTIME_DIR):
+            if name.endswith(".py"):
+                shutil.copyfile(_RUNTIME_DIR / name, rt / name)
+        return root
+
+    @classmethod
+    def start(cls, root: Path, limits, mode: str) -> "ChildProcess":
+        """Launch the child in ``root`` and wait for its hello; SubmissionError if it never says it."""
+        work, rt = root / "work", root / "rt"
+        token = secrets.token_hex(8)
+        config = {"workdir": str(work), "limits": limits.for_child(), "site": _site_dirs()}
+        # -S skips site.py and its .pth hooks (a third of the child's start-up); the
+        # child adds the site-packages folders itself, so installed libraries still import.
+        python_argv = [sys.executable, "-I", "-S", str(rt / "_iclab_child.py"), wire.json.dumps(config)]
+        argv = isolation.launch_command(mode, python_argv, network=limits.network)
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "HOME": str(work),
+            "TMPDIR": str(work / "tmp"),
+            "TZ": "UTC",
+            "ICLAB_SANDBOX_TOKEN": token,
+            "ICLAB_WORK": str(work),
+            "ICLAB_BASE": str(_sandbox_base()),
+            "ICLAB_RT": str(rt),
+            "ICLAB_HIDE": " ".join(str(p) for p in paths.hidden_from_learners()),
+        }
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=str(work), env=env, start_new_session=True, close_fds=True,
+        )
+        os.set_blocking(proc.stdin.fileno(), False)
+        drain = _OutputDrain(proc.stderr)
+        drain.start()
+        child = cls(proc, token, drain, mode)
+        hello = child.read_message(time.monotonic() + limits.start_timeout)
+        if not isinstance(hello, dict) or hello.get("event") != "ready":
+            reason = child.death_reason()
+            child.kill()
+            raise SubmissionError(f"the sandbox could not start: {reason}")
+        return child
+
+    def kill(self) -> None:
+        """Stop the child and everything it started."""
+        proc = self.proc
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.mode == isolation.Isolation.PROCESS:
+            _sweep(self.token, proc.pid)
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.drain.join(timeout=1)
+        try:
+            proc.stderr.close()
+        except OSError:
+            pass
+
+    def death_reason(self) -> str:
+        """Why the child stopped, in words a learner can act on."""
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "it stopped answering"
+        self.drain.join(timeout=1)
+        if code is None:
+            return "it stopped answering"
+        if code < 0 or code > 128:
+            signum = -code if code < 0 else code - 128
+            try:
+                name = signal.Signals(signum).name
+            except ValueError:
+                name = f"signal {signum}"
+            hint = {"SIGKILL": "killed; memory or CPU limit?", "SIGXCPU": "CPU time limit reached",
+                    "SIGSEGV": "crashed, often runaway recursion", "SIGXFSZ": "file size limit reached"}.get(name)
+            text = f"killed by {name}" + (f" ({hint})" if hint else "")
+        else:
+            text = f"the process exited with code {code}"
+        last = self.drain.last_line()
+        if last and "Error" in last:
+            text += f"; last output: {last}"
+        return text
+
+    def buffered_message(self):
+        """The next complete message already read from the child, or None."""
+        if b"\n" not in self.buf:
+            return None
+        line, _, self.buf = self.buf.partition(b"\n")
+        try:
+            message = wire.loads(line)
+        except ValueError as exc:
+            raise ProtocolError(f"the process broke the answer channel ({exc.__class__.__name__})") from None
+        if not isinstance(message, dict):
+            raise ProtocolError("the process broke the answer channel (not an object)")
+        return message
+
+    def read_message(self, deadline: float):
+        """Next message, or None on EOF or when the deadline passes (used for the start-up handshake)."""
+        fd = self.proc.stdout.fileno()
+        while True:
+            message = self.buffered_message()
+            if message is not None:
+                return message
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return None
+            self.buf += chunk
+
+
+def _sweep(token: str, pgid: int) -> None:
+    """Kill leftovers of a process-mode child: its group, its session, anything carrying its token."""
+    needle = f"ICLAB_SANDBOX_TOKEN={token}".encode()
+    me = os.getpid()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            pgrp, sid = int(fields[2]), int(fields[3])
+            hit = pgrp == pgid or sid == pgid
+            if not hit:
+                with open(f"/proc/{pid}/environ", "rb") as fh:
+                    hit = needle in fh.read()
+        except (OSError, IndexError, ValueError):
+            continue
+        if hit:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
