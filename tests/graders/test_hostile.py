@@ -296,3 +296,43 @@ def test_preloading_makes_a_hang_at_import_cost_one_timeout_even_behind_a_harnes
     assert result.score == 0
     assert "importing masking_filter.py never finished" in result.checks[0].reason
     assert result.duration < 8
+
+
+@pytest.mark.parametrize("mode", NAMESPACE_ONLY, indirect=True)
+def test_the_namespace_sandbox_hides_answers_and_holds_no_privilege(tmp_path, mode):
+    from graders import paths
+
+    probe = textwrap.dedent(f"""
+        import os
+        def load_lookups(directory):
+            seen = {{}}
+            for path in [{str(paths.SOLUTIONS)!r}, {str(paths.ROOT / "graders" / "labs")!r}, {str(paths.ROOT / "tests")!r}]:
+                try:
+                    seen[path] = sorted(os.listdir(path))
+                except OSError as exc:
+                    seen[path] = type(exc).__name__
+            status = open("/proc/self/status").read()
+            seen["caps"] = [line.split()[1] for line in status.splitlines() if line.startswith(("CapEff", "CapPrm", "CapBnd"))]
+            seen["pid"] = os.getpid()
+            for path in ["/etc/iclab-probe", "/tmp/iclab-probe", os.path.join(os.getcwd(), "ok")]:
+                try:
+                    open(path, "w").write("x")
+                    seen[path] = "written"
+                except OSError as exc:
+                    seen[path] = type(exc).__name__
+            return seen
+    """)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "mapper.py").write_text(probe)
+    from graders.sandbox import Sandbox
+
+    with Sandbox(sub, catalog.get_lab("map-customer").limits) as sb:
+        seen = sb.call("mapper:load_lookups", "x").value
+    for key in (str(paths.SOLUTIONS), str(paths.ROOT / "graders" / "labs"), str(paths.ROOT / "tests")):
+        assert seen[key] in ([], "FileNotFoundError"), f"{key} is visible to learner code: {seen[key]}"
+    assert seen["caps"] == ["0000000000000000"] * 3
+    assert seen["pid"] == 1
+    assert seen["/etc/iclab-probe"] == "OSError" or seen["/etc/iclab-probe"].endswith("Error")
+    assert seen["/tmp/iclab-probe"] != "written"
+    assert any(v == "written" for k, v in seen.items() if k.endswith("/ok"))
