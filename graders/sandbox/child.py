@@ -129,6 +129,9 @@ class ChildProcess:
         work, rt = root / "work", root / "rt"
         token = secrets.token_hex(8)
         config = {"workdir": str(work), "limits": limits.for_child(), "site": _site_dirs()}
+        if mode == isolation.Isolation.NAMESPACE:
+            config["isolate"] = {"work": str(work), "rt": str(rt), "base": str(_sandbox_base()),
+                                 "hide": [str(p) for p in paths.hidden_from_learners()]}
         # -S skips site.py and its .pth hooks (a third of the child's start-up); the
         # child adds the site-packages folders itself, so installed libraries still import.
         python_argv = [sys.executable, "-I", "-S", str(rt / "_iclab_child.py"), wire.json.dumps(config)]
@@ -141,10 +144,6 @@ class ChildProcess:
             "TMPDIR": str(work / "tmp"),
             "TZ": "UTC",
             "ICLAB_SANDBOX_TOKEN": token,
-            "ICLAB_WORK": str(work),
-            "ICLAB_BASE": str(_sandbox_base()),
-            "ICLAB_RT": str(rt),
-            "ICLAB_HIDE": " ".join(str(p) for p in paths.hidden_from_learners()),
         }
         proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

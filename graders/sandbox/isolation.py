@@ -1,11 +1,12 @@
 """How a sandboxed child is launched: in its own namespaces where Linux allows, else as a plain process.
 
-Namespace mode (Linux, root or unprivileged user namespaces): the child runs
-as PID 1 of a new PID namespace (it cannot see or signal the grader, and
-everything it starts dies with it), in a mount namespace where the whole file
-system is read-only except its own working folder, other sandboxes, the
-solutions and the hidden checks are hidden, and with every capability
-dropped. Optionally without network (a fresh network namespace).
+Namespace mode (Linux, root or unprivileged user namespaces): ``unshare``
+starts the child as PID 1 of a new PID namespace (it cannot see or signal
+the grader, and everything it starts dies with it) in a new mount namespace,
+optionally without network (a fresh network namespace); the child then seals
+itself (runtime/_iclab_isolate.py): the whole file system read-only except
+its own working folder, other sandboxes, the solutions and the hidden checks
+hidden, every capability dropped.
 
 Process mode (anywhere else, or ``ICLAB_SANDBOX=process``): a new session
 and process group, resource limits, a scrubbed environment; leftovers are
@@ -20,28 +21,6 @@ import subprocess
 import sys
 
 __all__ = ["Isolation", "detect", "launch_command"]
-
-# Runs as root inside the new mount namespace, before the learner's code exists there.
-_NS_SCRIPT = r"""
-set -e
-mount --make-rprivate /
-exec 3<"$ICLAB_WORK" 4<"$ICLAB_RT"
-mount -t tmpfs -o size=64k,mode=755 tmpfs "$ICLAB_BASE"
-mkdir -p "$ICLAB_WORK" "$ICLAB_RT"
-mount --no-canonicalize --bind /proc/self/fd/3 "$ICLAB_WORK"
-mount --no-canonicalize --bind /proc/self/fd/4 "$ICLAB_RT"
-exec 3<&- 4<&-
-mount -o remount,bind,ro "$ICLAB_RT"
-mount -o remount,ro "$ICLAB_BASE"
-for d in $ICLAB_HIDE; do
-  if [ -d "$d" ]; then mount -t tmpfs -o ro,size=4k tmpfs "$d"; fi
-done
-mount -o remount,bind,ro /
-if [ -d /dev/shm ]; then mount -o remount,bind,ro /dev/shm 2>/dev/null || true; fi
-cd "$ICLAB_WORK"
-exec setpriv --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- "$@"
-"""
-
 
 class Isolation:
     NAMESPACE = "namespace"
@@ -65,9 +44,13 @@ def detect() -> str:
         return forced
     if not sys.platform.startswith("linux"):
         return Isolation.PROCESS
-    if not all(shutil.which(tool) for tool in ("unshare", "setpriv", "mount")):
+    if not shutil.which("unshare"):
         return Isolation.PROCESS
-    probe = _namespace_prefix(network=True) + ["sh", "-c", "mount --make-rprivate / && mount -t tmpfs tmpfs /mnt 2>/dev/null || mount -t tmpfs tmpfs /tmp; setpriv --bounding-set=-all --no-new-privs -- true"]
+    # Can a child in fresh namespaces mount (what runtime/_iclab_isolate.py does first)?
+    check = ("import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
+             "sys.exit(0 if libc.mount(b'none', b'/', None, ctypes.c_ulong((1 << 14) | (1 << 18)), None) == 0 "
+             "and libc.mount(b'tmpfs', b'/mnt', b'tmpfs', ctypes.c_ulong(0), None) == 0 else 1)")
+    probe = _namespace_prefix(network=True) + [sys.executable, "-I", "-S", "-c", check]
     try:
         ok = subprocess.run(probe, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, timeout=10).returncode == 0
@@ -77,7 +60,11 @@ def detect() -> str:
 
 
 def launch_command(mode: str, python_argv: list[str], *, network: bool) -> list[str]:
-    """Wrap the child's ``python`` command line for ``mode``."""
+    """Wrap the child's ``python`` command line for ``mode``.
+
+    In namespace mode the child itself finishes the isolation (runtime/_iclab_isolate.py)
+    when its configuration carries an ``isolate`` section.
+    """
     if mode == Isolation.NAMESPACE:
-        return _namespace_prefix(network) + ["sh", "-c", _NS_SCRIPT, "iclab-sandbox", *python_argv]
+        return _namespace_prefix(network) + list(python_argv)
     return list(python_argv)

@@ -213,6 +213,17 @@ def _answer(msg, channel, wire, workdir, output_cap, response_cap) -> dict:
 
 
 def main() -> None:
+    if CONFIG.get("isolate"):
+        # Namespace mode: seal the file system and drop privileges before anything else runs.
+        sys.path.insert(0, RUNTIME_DIR)
+        import _iclab_isolate
+
+        try:
+            _iclab_isolate.isolate(**CONFIG["isolate"])
+        except OSError as exc:
+            os.write(2, f"iclab sandbox: isolation failed: {exc}\n".encode())
+            os._exit(70)
+        del sys.path[0]
     limits = CONFIG.get("limits", {})
     workdir = os.path.realpath(CONFIG["workdir"])
     # The protocol moves to private descriptors; fd 1 and 2 become the output pipe.
