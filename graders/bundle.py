@@ -36,11 +36,10 @@ from . import __version__, catalog, paths
 from .errors import IclabError, UsageError
 from .manifest import Lab
 from .packing import MANIFEST, MAX_EXTRA_FILES, MAX_MEMBER_BYTES, MAX_TOTAL_BYTES, SCHEMA_ID, write_zip
-from .workspace import MARKER
+from .workspace import MARKER, source_tree, workspace_files
 
 __all__ = ["BundleSummary", "bundle_entries", "export", "requirements_for"]
 
-_SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git", ".DS_Store"}
 GUIDE = "CANDIDATE.md"
 PACKER = "pack_submission.py"
 REQUIREMENTS = "requirements.txt"
@@ -82,7 +81,7 @@ def bundle_entries(labs: list[Lab]) -> dict[str, tuple[bytes, int]]:
     services = sorted({s for lab in labs for s in lab.services})
     if services:
         package = paths.ROOT / "mock_services"
-        for path in _tree(package):
+        for path in source_tree(package):
             entries[f"mock_services/{path.relative_to(package).as_posix()}"] = (_read_public(path), 0o644)
     requirements = requirements_for(labs)
     entries[REQUIREMENTS] = (("\n".join(requirements) + "\n").encode(), 0o644)
@@ -98,7 +97,7 @@ def _refuse_give_aways(labs: list[Lab]) -> None:
         if not reference.is_dir():
             continue
         own = _lines(path for _, path in _lab_sources(solved))
-        answer = _lines(_tree(reference)) - own
+        answer = _lines(source_tree(reference)) - own
         if not answer:
             continue
         for other in labs:
@@ -125,22 +124,10 @@ def _lines(files: Iterable[Path]) -> set[str]:
 
 def _lab_sources(lab: Lab) -> list[tuple[str, Path]]:
     """(name inside the lab folder, source file): the workspace `iclab start` would make, plus hints."""
-    out: list[tuple[str, Path]] = []
-    for doc in sorted(lab.folder.iterdir()):
-        if doc.is_file() and (doc.name in ("README.md", "hints.md") or doc.suffix in (".json", ".xsd")):
-            out.append((doc.name, doc))
-    if lab.starter.is_dir():
-        out += [(p.relative_to(lab.starter).as_posix(), p) for p in _tree(lab.starter)]
-    if lab.fixtures.is_dir():
-        out += [(f"fixtures/{p.relative_to(lab.fixtures).as_posix()}", p) for p in _tree(lab.fixtures)]
-    return out
-
-
-def _tree(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and p.suffix != ".pyc" and not any(part in _SKIP for part in p.relative_to(folder).parts)
-    )
+    out = workspace_files(lab)
+    if lab.hints_file.is_file():
+        out.append(("hints.md", lab.hints_file))
+    return sorted(out)
 
 
 def _forbidden() -> list[Path]:
@@ -171,11 +158,11 @@ def requirements_for(labs: Iterable[Lab]) -> list[str]:
     local = {"mock_services"}
     for lab in labs:
         if lab.starter.is_dir():
-            starter_py = [p for p in _tree(lab.starter) if p.suffix == ".py"]
+            starter_py = [p for p in source_tree(lab.starter) if p.suffix == ".py"]
             sources += starter_py
             local |= {p.stem for p in starter_py} | {p.name for p in lab.starter.iterdir() if p.is_dir()}
     if any(lab.services for lab in labs):
-        sources += [p for p in _tree(paths.ROOT / "mock_services") if p.suffix == ".py"]
+        sources += [p for p in source_tree(paths.ROOT / "mock_services") if p.suffix == ".py"]
     imported = _imports(sources)
     wanted = {"pytest"} | {name for name in imported if name not in sys.stdlib_module_names and name not in local}
     pinned = _project_requirements()
@@ -330,7 +317,7 @@ def _packer(labs: list[Lab]) -> str:
         starter = {}
         if lab.starter.is_dir():
             starter = {p.relative_to(lab.starter).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-                       for p in _tree(lab.starter)}
+                       for p in source_tree(lab.starter)}
         spec[lab.id] = {"files": list(lab.files), "starter": starter}
     return (_PACKER_TEMPLATE
             .replace("@TOOL_VERSION@", __version__)

@@ -30,11 +30,11 @@ from . import catalog, paths
 from .errors import IclabError, SubmissionError
 from .manifest import Lab
 from .packing import submission_labs, write_zip
-from .sandbox.process import copy_submission
+from .sandbox.child import copy_submission
+from .workspace import source_tree
 
 __all__ = ["autograder_entries", "build_autograder", "failure_results", "main", "prepare_submission"]
 
-_SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"}
 
 
 def build_autograder(lab_id: str, out: Path) -> Path:
@@ -57,7 +57,7 @@ def autograder_entries(lab: Lab) -> dict[str, tuple[bytes, int]]:
             entries[f"iclab/{name}"] = ((root / name).read_bytes(), 0o644)
     others = {other.replace("-", "_") for other in catalog.lab_ids()} - {lab.module_name}
     for package in ("graders", "mock_services"):
-        for path in _tree(root / package):
+        for path in source_tree(root / package):
             rel = path.relative_to(root).as_posix()
             parts = rel.split("/")
             # Other labs' hidden checks have no business on this assignment's server.
@@ -66,20 +66,12 @@ def autograder_entries(lab: Lab) -> dict[str, tuple[bytes, int]]:
             entries[f"iclab/{rel}"] = (path.read_bytes(), 0o644)
     for folder, rel in ((lab.folder, f"labs/{lab.id}"), (lab.fixtures, f"fixtures/{lab.id}")):
         if folder.is_dir():
-            for path in _tree(folder):
+            for path in source_tree(folder):
                 entries[f"iclab/{rel}/{path.relative_to(folder).as_posix()}"] = (path.read_bytes(), 0o644)
     leaked = [n for n in entries if n.startswith(("iclab/solutions/", "iclab/tests/"))]
     if leaked:
         raise IclabError(f"an autograder never carries solutions or tests, but {leaked[0]} was picked up")
     return entries
-
-
-def _tree(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and not p.is_symlink() and p.suffix != ".pyc"
-        and not any(part in _SKIP for part in p.relative_to(folder).parts)
-    )
 
 
 # --------------------------------------------------------------------------- what run_autograder calls

@@ -13,20 +13,45 @@ from . import paths
 from .errors import WorkspaceError
 from .manifest import Lab
 
-__all__ = ["MARKER", "start", "find", "assemble", "State"]
+__all__ = ["MARKER", "start", "find", "assemble", "workspace_files", "source_tree", "State"]
 
 MARKER = ".iclab.toml"
 
 
-def assemble(lab: Lab, dest: Path, overlay: Path | None = None) -> Path:
-    """Build a workspace in ``dest``: the starter, the visible fixtures, then ``overlay``'s files on top."""
-    shutil.copytree(lab.starter, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    # The ticket and the contract's documents (schemas) travel with the workspace.
-    for doc in lab.folder.iterdir():
+_SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git", ".DS_Store"}
+
+
+def source_tree(folder: Path) -> list[Path]:
+    """Every regular file under ``folder``, sorted, without caches or compiled files."""
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix != ".pyc" and not any(part in _SKIP for part in p.relative_to(folder).parts)
+    )
+
+
+def workspace_files(lab: Lab) -> list[tuple[str, Path]]:
+    """What a learner's workspace holds, as (name inside it, source file).
+
+    The ticket and the contract's documents (schemas), the starter, and the
+    visible fixtures under ``fixtures/``. `iclab start` and `iclab export` both
+    lay out labs from this one list.
+    """
+    out: list[tuple[str, Path]] = []
+    for doc in sorted(lab.folder.iterdir()):
         if doc.is_file() and (doc.name == "README.md" or doc.suffix in (".json", ".xsd")):
-            shutil.copyfile(doc, dest / doc.name)
+            out.append((doc.name, doc))
+    if lab.starter.is_dir():
+        out += [(p.relative_to(lab.starter).as_posix(), p) for p in source_tree(lab.starter)]
     if lab.fixtures.is_dir():
-        shutil.copytree(lab.fixtures, dest / "fixtures", dirs_exist_ok=True)
+        out += [(f"fixtures/{p.relative_to(lab.fixtures).as_posix()}", p) for p in source_tree(lab.fixtures)]
+    return out
+
+
+def assemble(lab: Lab, dest: Path, overlay: Path | None = None) -> Path:
+    """Build a workspace in ``dest``: the workspace files, then ``overlay``'s learner files on top."""
+    for name, src in workspace_files(lab):
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest / name)
     if overlay is not None:
         for rel in lab.files:
             src = overlay / rel

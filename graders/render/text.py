@@ -1,7 +1,7 @@
 """Terminal rendering for people: one line per check, evidence under failures."""
 from __future__ import annotations
 
-from ..results import SCALE_THRESHOLDS, LabResult, Status, scorecard
+from ..results import LabResult, Status, scorecard
 
 _MARK = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.ERRORED: "ERROR", Status.SKIPPED: "SKIP"}
 _COLOR = {Status.PASSED: "32", Status.FAILED: "31", Status.ERRORED: "35", Status.SKIPPED: "33"}
@@ -35,6 +35,3 @@ def to_text(result: LabResult, *, color: bool = False) -> str:
     lines.append(_paint(score, "1", color))
     return "\n".join(lines) + "\n"
 
-
-def thresholds_text() -> str:
-    return ", ".join(f">= {int(t * 100)}% -> {lvl}" for t, lvl in SCALE_THRESHOLDS)

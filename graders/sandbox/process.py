@@ -17,11 +17,11 @@ from typing import Any, Callable
 
 from ..errors import SubmissionError
 from . import isolation
-from .child import ChildProcess, ProtocolError, copy_submission
+from .child import ChildProcess, ProtocolError
 from .records import CallError, CallRecord, CallStatus
 from .runtime import _iclab_wire as wire
 
-__all__ = ["Call", "Limits", "Sandbox", "copy_submission"]
+__all__ = ["Call", "Limits", "Sandbox"]
 
 _MAX_TIMEOUTS_PER_TARGET = 2
 
