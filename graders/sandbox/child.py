@@ -1,8 +1,9 @@
 """A sandboxed child process: its folder, its launch, its pipes, its death.
 
-``ChildProcess.start`` lays out a fresh folder (a copy of the submission,
-hidden input files, the runtime), launches ``_iclab_child.py`` under the
-machine's isolation and waits for its hello; ``kill`` stops it and
+``ChildProcess.prepare`` lays out a fresh folder (a copy of the submission
+and hidden input files); ``start`` has the child forked by the thread's warm
+fork server (namespace mode, zygote.py) or launches ``_iclab_child.py`` under
+the machine's isolation, and waits for its hello; ``kill`` stops it and
 everything it started. The calling protocol lives in ``process.py``.
 """
 from __future__ import annotations
@@ -21,12 +22,11 @@ from pathlib import Path
 
 from .. import paths
 from ..errors import SubmissionError
-from . import isolation
+from . import isolation, zygote
 from .runtime import _iclab_wire as wire
 
 __all__ = ["ChildProcess", "ProtocolError", "copy_submission"]
 
-_RUNTIME_DIR = Path(__file__).with_name("runtime")
 _MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
 _MAX_SUBMISSION_FILES = 2000
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", ".pytest_cache", "node_modules", ".mypy_cache"}
@@ -72,6 +72,23 @@ def _sandbox_base() -> Path:
     return base
 
 
+def _child_env(work: Path, token: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": str(work),
+        "TMPDIR": str(work / "tmp"),
+        "TZ": "UTC",
+        "ICLAB_SANDBOX_TOKEN": token,
+    }
+
+
+def _isolate_config(work: Path, rt: Path) -> dict:
+    return {"work": str(work), "rt": str(rt), "base": str(_sandbox_base()),
+            "hide": [str(p) for p in paths.hidden_from_learners()]}
+
+
 class _OutputDrain(threading.Thread):
     """Reads the child's stray fd-level output so it can never block; keeps the tail."""
 
@@ -106,7 +123,7 @@ class ChildProcess:
 
     @staticmethod
     def prepare(submission: Path, extra_files: dict[str, bytes]) -> Path:
-        """A fresh sandbox folder: work/ (the submission and hidden inputs) and rt/ (the runtime)."""
+        """A fresh sandbox folder: work/ (the submission and hidden inputs)."""
         root = Path(tempfile.mkdtemp(prefix="sb-", dir=_sandbox_base()))
         work = root / "work"
         work.mkdir()
@@ -116,39 +133,32 @@ class ChildProcess:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         (work / "tmp").mkdir(exist_ok=True)
-        rt = root / "rt"
-        rt.mkdir()
-        for name in os.listdir(_RUNTIME_DIR):
-            if name.endswith(".py"):
-                shutil.copyfile(_RUNTIME_DIR / name, rt / name)
         return root
 
     @classmethod
     def start(cls, root: Path, limits, mode: str) -> "ChildProcess":
-        """Launch the child in ``root`` and wait for its hello; SubmissionError if it never says it."""
-        work, rt = root / "work", root / "rt"
+        """Launch the child in ``root`` and wait for its hello; SubmissionError if it never says it.
+
+        In namespace mode the child is forked by this thread's warm fork server
+        (zygote.py); otherwise, or if that server fails, a new interpreter is launched.
+        """
+        work = root / "work"
         token = secrets.token_hex(8)
+        env = _child_env(work, token)
         config = {"workdir": str(work), "limits": limits.for_child(), "site": _site_dirs()}
-        if mode == isolation.Isolation.NAMESPACE:
-            config["isolate"] = {"work": str(work), "rt": str(rt), "base": str(_sandbox_base()),
-                                 "hide": [str(p) for p in paths.hidden_from_learners()]}
-        # -S skips site.py and its .pth hooks (a third of the child's start-up); the
-        # child adds the site-packages folders itself, so installed libraries still import.
-        python_argv = [sys.executable, "-I", "-S", str(rt / "_iclab_child.py"), wire.json.dumps(config)]
-        argv = isolation.launch_command(mode, python_argv, network=limits.network)
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "HOME": str(work),
-            "TMPDIR": str(work / "tmp"),
-            "TZ": "UTC",
-            "ICLAB_SANDBOX_TOKEN": token,
-        }
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=str(work), env=env, start_new_session=True, close_fds=True,
-        )
+        proc = None
+        # Two tries: a server that died since its last child is noticed on the first and replaced.
+        for _ in range(2 if mode == isolation.Isolation.NAMESPACE and zygote.enabled() else 0):
+            try:
+                server = zygote.for_this_thread(_sandbox_base(), _child_env(_sandbox_base(), ""),
+                                                network=limits.network)
+                config["isolate"] = _isolate_config(work, server.rt)
+                proc = server.spawn(config, env, work)
+                break
+            except zygote.ZygoteError:
+                proc = None
+        if proc is None:
+            proc = cls._launch(root, config, env, limits, mode)
         os.set_blocking(proc.stdin.fileno(), False)
         drain = _OutputDrain(proc.stderr)
         drain.start()
@@ -160,13 +170,32 @@ class ChildProcess:
             raise SubmissionError(f"the sandbox could not start: {reason}")
         return child
 
+    @staticmethod
+    def _launch(root: Path, config: dict, env: dict[str, str], limits, mode: str) -> subprocess.Popen:
+        """A new interpreter for the child, with its own copy of the runtime."""
+        work, rt = root / "work", root / "rt"
+        zygote.copy_runtime(rt)
+        if mode == isolation.Isolation.NAMESPACE:
+            config["isolate"] = _isolate_config(work, rt)
+        # -S skips site.py and its .pth hooks (a third of the child's start-up); the
+        # child adds the site-packages folders itself, so installed libraries still import.
+        python_argv = [sys.executable, "-I", "-S", str(rt / "_iclab_child.py"), wire.json.dumps(config)]
+        argv = isolation.launch_command(mode, python_argv, network=limits.network)
+        return subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=str(work), env=env, start_new_session=True, close_fds=True,
+        )
+
     def kill(self) -> None:
         """Stop the child and everything it started."""
         proc = self.proc
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if isinstance(proc, zygote.ForkedProcess):
+            proc.kill_all()
+        else:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         if self.mode == isolation.Isolation.PROCESS:
             _sweep(self.token, proc.pid)
         for stream in (proc.stdin, proc.stdout):

@@ -1,7 +1,8 @@
 """Child side of the sandbox: runs learner code and answers the grader over a pipe.
 
-Started as ``python -I _iclab_child.py CONFIG_JSON`` with the protocol on
-fds 0 (requests) and 1 (answers). Before any learner code runs it sets its own
+Started as ``python -I -S _iclab_child.py CONFIG_JSON`` (or forked by the
+warm ``_iclab_zygote.py``, which then calls ``run``) with the protocol on
+fds 0 (requests) and 1 (answers) and fd 2 for stray output. Before any learner code runs it sets its own
 resource limits, moves the protocol to private descriptors and points fds
 0/1/2 away from it, so nothing the learner prints can be read as an answer.
 The grader treats every answer as untrusted data: this file only computes.
@@ -15,7 +16,6 @@ import os
 import sys
 import traceback
 
-CONFIG = json.loads(sys.argv[1])
 RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -212,20 +212,21 @@ def _answer(msg, channel, wire, workdir, output_cap, response_cap) -> dict:
     return answer
 
 
-def main() -> None:
-    if CONFIG.get("isolate"):
+def run(config: dict) -> None:
+    """Seal (namespace mode), set limits, then answer calls until the grader hangs up."""
+    if config.get("isolate"):
         # Namespace mode: seal the file system and drop privileges before anything else runs.
         sys.path.insert(0, RUNTIME_DIR)
         import _iclab_isolate
 
         try:
-            _iclab_isolate.isolate(**CONFIG["isolate"])
+            _iclab_isolate.isolate(**config["isolate"])
         except OSError as exc:
             os.write(2, f"iclab sandbox: isolation failed: {exc}\n".encode())
             os._exit(70)
         del sys.path[0]
-    limits = CONFIG.get("limits", {})
-    workdir = os.path.realpath(CONFIG["workdir"])
+    limits = config.get("limits", {})
+    workdir = os.path.realpath(config["workdir"])
     # The protocol moves to private descriptors; fd 1 and 2 become the output pipe.
     fd_in, fd_out = os.dup(0), os.dup(1)
     os.set_inheritable(fd_in, False)
@@ -240,7 +241,7 @@ def main() -> None:
 
     stdlib = [p for p in sys.path if p and os.path.realpath(p) != RUNTIME_DIR]
     # The runtime folder comes first: a submitted _iclab_wire.py must not replace trusted code.
-    sys.path[:] = [RUNTIME_DIR, workdir] + stdlib + list(CONFIG.get("site", []))
+    sys.path[:] = [RUNTIME_DIR, workdir] + stdlib + list(config.get("site", []))
     import _iclab_rpc
     import _iclab_wire as wire
 
@@ -253,4 +254,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(json.loads(sys.argv[1]))

@@ -1,0 +1,175 @@
+"""A warm interpreter that forks sandboxed children on request: namespace mode's fork server.
+
+Started by the grader (graders/sandbox/zygote.py) under ``unshare``, so it is
+PID 1 of its own PID and mount namespaces. It imports the child runtime once;
+each child is then a ``fork`` of this process instead of a new interpreter
+(start-up was two thirds of a short grading). Every child is PID 1 of a PID
+namespace of its own, nested in this one, and gets a mount namespace of its
+own and a fresh /proc before ``_iclab_child.run`` seals it and drops every
+capability, as an exec'd child would. No learner code ever runs here.
+
+Requests are JSON datagrams on a SOCK_SEQPACKET socket; ``spawn`` carries the
+child's three pipe ends (stdin, stdout, stderr) as SCM_RIGHTS:
+
+    {"op": "spawn", "config": {...}, "env": {...}, "cwd": DIR} + 3 fds -> {"ok": true, "pid": N}
+    {"op": "wait", "pid": N, "timeout": T}  -> {"ok": true, "code": C | null}   (null: still running)
+    {"op": "kill", "pid": N}                -> {"ok": true, "code": C | null}
+
+Codes follow ``subprocess``: negative for a signal. When the grader hangs up
+this process exits, and with it, as PID 1, every child it made.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+PR_SET_PDEATHSIG = 1
+_WARM = (  # imported once here, so children start with them in memory
+    "_iclab_child", "_iclab_isolate", "_iclab_rpc", "_iclab_wire", "importlib", "io", "json", "resource",
+    "traceback", "ctypes", "re", "datetime", "decimal", "hashlib", "hmac", "base64", "collections",
+    "dataclasses", "typing", "enum", "functools", "itertools", "string", "textwrap", "copy", "uuid",
+    "urllib.parse", "logging", "csv", "math", "zoneinfo",
+)
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _become_child(fds: list[int], config: dict, env: dict, cwd: str) -> None:
+    """In the forked child: own session, pipes on 0-2, nothing else open, own mounts and /proc; then serve."""
+    import _iclab_child
+
+    try:
+        _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+        if os.getpid() != 1:
+            raise OSError(0, "the child is not PID 1 of a PID namespace of its own")
+        os.setsid()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+        _check(_libc.unshare(CLONE_NEWNS), "unshare mount namespace")
+        _check(_libc.mount(b"none", b"/", None, ctypes.c_ulong((1 << 14) | (1 << 18)), None), "mount private")
+        _check(_libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), None),
+               "mount /proc")
+        os.environ.clear()
+        os.environ.update(env)
+        time.tzset()
+        os.chdir(cwd)
+    except BaseException as exc:  # never serve half set up
+        os.write(2, f"iclab sandbox: the fork server could not prepare the child: {exc}\n".encode())
+        os._exit(70)
+    try:
+        _iclab_child.run(config)
+    except BaseException:
+        os._exit(70)
+    os._exit(0)
+
+
+class Server:
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self.live: set[int] = set()
+
+    def spawn(self, request: dict, fds: list[int]) -> dict:
+        if len(fds) != 3:
+            return {"ok": False, "error": f"spawn needs 3 descriptors, got {len(fds)}"}
+        _check(_libc.unshare(CLONE_NEWPID), "unshare PID namespace")  # the next child is PID 1 of a new one
+        try:
+            pid = os.fork()
+        except BaseException:
+            self._restore_pid_ns()
+            raise
+        if pid == 0:
+            _become_child(fds, request["config"], request["env"], request["cwd"])  # never returns
+        self._restore_pid_ns()
+        self.live.add(pid)
+        return {"ok": True, "pid": pid}
+
+    def _restore_pid_ns(self) -> None:
+        _check(_libc.setns(self.pid_ns, CLONE_NEWPID), "setns back to this PID namespace")
+
+    def wait(self, pid: int, timeout: float) -> dict:
+        if pid not in self.live:
+            return {"ok": False, "error": f"no child {pid}"}
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            pidfd = None
+        if pidfd is not None:
+            try:
+                select.select([pidfd], [], [], max(0.0, timeout))
+            finally:
+                os.close(pidfd)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            return {"ok": True, "code": None}
+        self.live.discard(pid)
+        return {"ok": True, "code": os.waitstatus_to_exitcode(status)}
+
+    def kill(self, pid: int) -> dict:
+        if pid not in self.live:
+            return {"ok": False, "error": f"no child {pid}"}
+        try:
+            os.kill(pid, signal.SIGKILL)  # PID 1 of its namespace: everything it started dies with it
+        except ProcessLookupError:
+            pass
+        return self.wait(pid, 5.0)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                data, fds, _flags, _addr = socket.recv_fds(self.sock, 1 << 20, 8)
+            except (ConnectionError, OSError):
+                return
+            if not data:
+                return
+            try:
+                request = json.loads(data)
+                op = request.get("op")
+                if op == "spawn":
+                    reply = self.spawn(request, fds)
+                elif op == "wait":
+                    reply = self.wait(int(request["pid"]), float(request.get("timeout", 0)))
+                elif op == "kill":
+                    reply = self.kill(int(request["pid"]))
+                else:
+                    reply = {"ok": False, "error": f"unknown op {op!r}"}
+            except Exception as exc:  # a failed request fails, the server goes on
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            finally:
+                for fd in fds:
+                    os.close(fd)
+            self.sock.send(json.dumps(reply).encode())
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    sys.path.insert(0, config["rt"])
+    import importlib
+
+    for name in _WARM:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    sock = socket.socket(fileno=config["control"])
+    sock.send(json.dumps({"ok": True, "event": "ready", "pid": os.getpid()}).encode())
+    Server(sock).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Grader side of the fork server (runtime/_iclab_zygote.py): warm children in namespace mode.
+
+Each grading thread gets its own server, per network setting, started on
+first use and stopped when the thread ends or the grader exits. A child is a
+``ForkedProcess``: the three pipes and ``wait``/``kill`` of a ``Popen``,
+served by the fork server. If a server cannot start or dies, callers fall
+back to launching an interpreter per child (``ZygoteError``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from pathlib import Path
+
+from . import isolation
+
+__all__ = ["ForkedProcess", "Zygote", "ZygoteError", "for_this_thread", "enabled"]
+
+_RUNTIME_DIR = Path(__file__).with_name("runtime")
+_REPLY_TIMEOUT = 15.0
+
+
+class ZygoteError(Exception):
+    """The fork server failed (not the child): launch the child another way."""
+
+
+def enabled() -> bool:
+    """Fork server on unless ``ICLAB_FORKSERVER=0`` (namespace mode only)."""
+    return os.environ.get("ICLAB_FORKSERVER", "1").strip() != "0"
+
+
+def copy_runtime(dest: Path) -> None:
+    dest.mkdir()
+    for name in os.listdir(_RUNTIME_DIR):
+        if name.endswith(".py"):
+            shutil.copyfile(_RUNTIME_DIR / name, dest / name)
+
+
+def _shutdown(sock: socket.socket, proc: subprocess.Popen, root: Path) -> None:
+    sock.close()  # the server reads EOF and exits; as PID 1 it takes its children with it
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class Zygote:
+    """One fork server process and the socket to it. Not shared between threads."""
+
+    def __init__(self, base: Path, env: dict[str, str], *, network: bool):
+        self.root = Path(tempfile.mkdtemp(prefix="zy-", dir=base))
+        self.rt = self.root / "rt"
+        copy_runtime(self.rt)
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        config = {"control": theirs.fileno(), "rt": str(self.rt)}
+        argv = isolation.launch_command(
+            isolation.Isolation.NAMESPACE,
+            [sys.executable, "-I", "-S", str(self.rt / "_iclab_zygote.py"), json.dumps(config)], network=network)
+        log = open(self.root / "server.log", "wb")
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                         cwd=str(self.root), env=env, pass_fds=[theirs.fileno()],
+                                         start_new_session=True)
+        except OSError as exc:
+            self.sock.close()
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise ZygoteError(f"the fork server could not start: {exc}") from None
+        finally:
+            log.close()
+            theirs.close()
+        self._finalizer = weakref.finalize(self, _shutdown, self.sock, self.proc, self.root)
+        self.dead = False
+        self._receive()  # its hello
+
+    def close(self) -> None:
+        self.dead = True
+        self._finalizer()
+
+    def _receive(self) -> dict:
+        deadline = time.monotonic() + _REPLY_TIMEOUT
+        while True:
+            ready, _, _ = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))
+            if ready:
+                break
+            if time.monotonic() >= deadline:
+                self._fail("did not answer")
+        try:
+            data = self.sock.recv(65536)
+        except OSError as exc:
+            self._fail(str(exc))
+        if not data:
+            self._fail("stopped")
+        reply = json.loads(data)
+        if not reply.get("ok"):
+            raise ZygoteError(f"the fork server refused: {reply.get('error')}")
+        return reply
+
+    def _fail(self, what: str):
+        log = (self.root / "server.log").read_bytes()[-300:].decode("utf-8", "replace").strip()
+        self.close()
+        raise ZygoteError(f"the fork server {what}" + (f": {log}" if log else ""))
+
+    def _request(self, request: dict, fds: list[int] = ()) -> dict:
+        if self.dead:
+            raise ZygoteError("the fork server is stopped")
+        try:
+            socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
+        except OSError as exc:
+            self._fail(f"could not be reached ({exc})")
+        return self._receive()
+
+    def spawn(self, config: dict, env: dict[str, str], cwd: Path) -> "ForkedProcess":
+        """A child with fresh pipes on its fds 0, 1 and 2."""
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            reply = self._request({"op": "spawn", "config": config, "env": env, "cwd": str(cwd)},
+                                  [in_r, out_w, err_w])
+        except BaseException:
+            for fd in (in_w, out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (in_r, out_w, err_w):
+                os.close(fd)
+        return ForkedProcess(self, int(reply["pid"]), in_w, out_r, err_r)
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        return self._request({"op": "wait", "pid": pid, "timeout": timeout}).get("code")
+
+    def kill(self, pid: int) -> int | None:
+        return self._request({"op": "kill", "pid": pid}).get("code")
+
+
+class ForkedProcess:
+    """What ``ChildProcess`` needs of a ``Popen``, for a child of the fork server."""
+
+    def __init__(self, zygote: Zygote, pid: int, stdin_fd: int, stdout_fd: int, stderr_fd: int):
+        self.zygote = zygote
+        self.pid = pid
+        self.stdin = os.fdopen(stdin_fd, "wb", buffering=0)
+        self.stdout = os.fdopen(stdout_fd, "rb", buffering=0)
+        self.stderr = os.fdopen(stderr_fd, "rb")
+        self.returncode: int | None = None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            try:
+                self.returncode = self.zygote.wait(self.pid, 3600.0 if timeout is None else timeout)
+            except ZygoteError:
+                self.returncode = -9  # the server died, and every child of it
+        if self.returncode is None:
+            raise subprocess.TimeoutExpired("sandbox", timeout)
+        return self.returncode
+
+    def kill_all(self) -> None:
+        """Kill the child and everything it started (it is PID 1 of its namespace)."""
+        if self.returncode is None:
+            try:
+                self.returncode = self.zygote.kill(self.pid)
+            except ZygoteError:
+                self.returncode = -9
+
+
+_local = threading.local()
+
+
+def for_this_thread(base: Path, env: dict[str, str], *, network: bool) -> Zygote:
+    """This thread's fork server for ``network``, started on first use (ZygoteError if it cannot)."""
+    servers = getattr(_local, "servers", None)
+    if servers is None:
+        servers = _local.servers = {}
+    zygote = servers.get(network)
+    if zygote is None or zygote.dead:
+        zygote = servers[network] = Zygote(base, env, network=network)
+    return zygote
