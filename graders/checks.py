@@ -187,11 +187,16 @@ class Grader:
         return sum(c.points for c in self.checks)
 
 
+_LEAVES = frozenset({str, int, float, bool, bytes, type(None)})
+
+
 def unanswered(evidence) -> CallRecord | None:
     """The first call in ``evidence`` that crashed or timed out, if any."""
     stack = [evidence]
     while stack:
         item = stack.pop()
+        if type(item) in _LEAVES:
+            continue
         if isinstance(item, CallRecord):
             if item.status in (CallStatus.CRASHED, CallStatus.TIMED_OUT):
                 return item

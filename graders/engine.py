@@ -80,10 +80,10 @@ def _judge(spec: CheckSpec, grader, run: Run, cache: dict, problems: list[str]) 
     try:
         if spec.probe is None:
             return spec.func(run.data)
-        if spec.probe not in cache:
-            cache[spec.probe] = grader.probes[spec.probe](run)
-        evidence = cache[spec.probe]
-        stuck = unanswered(evidence)
+        if spec.probe not in cache:  # one probe feeds several checks: run and scan it once
+            evidence = grader.probes[spec.probe](run)
+            cache[spec.probe] = (evidence, unanswered(evidence))
+        evidence, stuck = cache[spec.probe]
         if stuck is not None:
             return errored(stuck.problem(), _output_tail(stuck.output))
         return spec.func(evidence, run.data)

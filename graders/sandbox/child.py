@@ -24,6 +24,7 @@ from .. import paths
 from ..errors import SubmissionError
 from . import isolation, zygote
 from .runtime import _iclab_wire as wire
+from .runtime._iclab_zygote import tree_cpu_seconds
 
 __all__ = ["ChildProcess", "ProtocolError", "copy_submission"]
 
@@ -57,13 +58,6 @@ def copy_submission(src: Path, dest: Path) -> None:
                     f"or {_MAX_SUBMISSION_BYTES // (1024 * 1024)} MB"
                 )
             shutil.copyfile(path, target_dir / name)
-
-
-def _site_dirs() -> list[str]:
-    import site
-
-    dirs = list(site.getsitepackages())
-    return [d for d in dirs if os.path.isdir(d)]
 
 
 def _sandbox_base() -> Path:
@@ -145,7 +139,7 @@ class ChildProcess:
         work = root / "work"
         token = secrets.token_hex(8)
         env = _child_env(work, token)
-        config = {"workdir": str(work), "limits": limits.for_child(), "site": _site_dirs()}
+        config = {"workdir": str(work), "limits": limits.for_child(), "site": zygote.site_dirs()}
         proc = None
         # Two tries: a server that died since its last child is noticed on the first and replaced.
         for _ in range(2 if mode == isolation.Isolation.NAMESPACE and zygote.enabled() else 0):
@@ -212,6 +206,12 @@ class ChildProcess:
             proc.stderr.close()
         except OSError:
             pass
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the child and everything it started used so far; None if it cannot be told."""
+        if isinstance(self.proc, zygote.ForkedProcess):
+            return self.proc.cpu_seconds()
+        return tree_cpu_seconds(self.proc.pid)
 
     def death_reason(self) -> str:
         """Why the child stopped, in words a learner can act on."""

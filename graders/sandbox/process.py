@@ -42,7 +42,9 @@ class Limits:
     """Resource limits for one sandboxed child."""
 
     call_timeout: float = 5.0
-    import_timeout: float = 1.5  # importing a learner module: ours take under 0.2 s; a hang then costs 1.5 s
+    # CPU time importing one learner module may use (ours need a few ms); a module that spins at import
+    # costs this much, not a whole call timeout. CPU, not wall time: a busy machine never trips it.
+    import_cpu: float = 0.5
     memory_mb: int = 768
     cpu_seconds: int = 60
     file_mb: int = 64
@@ -193,7 +195,9 @@ class Sandbox:
         limit = self.limits.response_bytes + 65536
         k = 0
         call_started = started
-        timeout = saved_timeout = self._timeout_of(first)
+        timeout = self._timeout_of(first)
+        cpu_check: float | None = None  # while a learner module imports: when to look at its CPU time next
+        cpu_base = 0.0
         while k < len(stretch):
             c = stretch[k]
             try:
@@ -202,11 +206,19 @@ class Sandbox:
                 self._kill()
                 return records + [self._protocol_failure(c.target, c.args, c.kwargs, call_started, str(exc))]
             if message is None:
-                wait = call_started + timeout - time.monotonic()
+                now = time.monotonic()
+                if cpu_check is not None and now >= cpu_check:
+                    used = child.cpu_seconds()
+                    used = now - call_started if used is None else used - cpu_base
+                    if used >= self.limits.import_cpu * 0.98:
+                        return records + [self._timed_out(child, c, call_started, timeout, cpu=used)]
+                    cpu_check = now + max(0.05, self.limits.import_cpu - used)
+                wait = call_started + timeout - now
                 if wait <= 0:
                     return records + [self._timed_out(child, c, call_started, timeout)]
-                readable, writable, _ = select.select([fd_r], [fd_w] if outgoing else [], [], wait)
-                if writable:
+                if cpu_check is not None:
+                    wait = max(0.0, min(wait, cpu_check - now))
+                if outgoing:  # the pipe is non-blocking: write what fits now, select for the rest
                     try:
                         written = os.write(fd_w, outgoing[:65536])
                         del outgoing[:written]
@@ -214,6 +226,7 @@ class Sandbox:
                         pass
                     except OSError:
                         return records + [self._crashed(child, c.target, c.args, c.kwargs, call_started)]
+                readable, _, _ = select.select([fd_r], [fd_w] if outgoing else [], [], wait)
                 if readable:
                     chunk = os.read(fd_r, 1 << 20)
                     if not chunk:
@@ -230,15 +243,17 @@ class Sandbox:
                 continue
             if message.get("event") == "importing":
                 child.importing = message.get("module")
-                # The call's clock restarts for the import, with the shorter import limit
-                # (learner modules only: trusted harnesses may import heavy libraries such as duckdb).
-                call_started, saved_timeout = time.monotonic(), timeout
+                # The call's clock restarts for the import; a learner module also gets a CPU
+                # budget (trusted harnesses may import heavy libraries such as duckdb).
+                call_started = time.monotonic()
                 if not str(child.importing).startswith("_iclab_"):
-                    timeout = min(timeout, self.limits.import_timeout)
+                    base = message.get("cpu")
+                    cpu_base = float(base) if isinstance(base, (int, float)) and base >= 0 else 0.0
+                    cpu_check = call_started + self.limits.import_cpu
                 continue
             if message.get("event") == "imported":
                 child.importing = None
-                timeout = saved_timeout
+                cpu_check = None
                 continue
             if message.get("id") != ids[k]:
                 self._kill()
@@ -256,13 +271,15 @@ class Sandbox:
     def _timeout_of(self, c: "Call") -> float:
         return self.limits.call_timeout if c.timeout is None else c.timeout
 
-    def _timed_out(self, child: ChildProcess, c: "Call", started: float, timeout: float) -> CallRecord:
+    def _timed_out(self, child: ChildProcess, c: "Call", started: float, timeout: float,
+                   cpu: float | None = None) -> CallRecord:
         importing = child.importing
         self._kill()
         duration = time.monotonic() - started
         if importing:
-            record = CallRecord(c.target, c.args, c.kwargs, CallStatus.TIMED_OUT,
-                                detail=f"{timeout:g} s: importing {importing}.py never finished", duration=duration)
+            detail = (f"importing {importing}.py never finished: it used {cpu:.1f} s of CPU, the limit for an import"
+                      if cpu is not None else f"{timeout:g} s: importing {importing}.py never finished")
+            record = CallRecord(c.target, c.args, c.kwargs, CallStatus.TIMED_OUT, detail=detail, duration=duration)
             self._fatal_import[importing] = record
             return record
         self._timeouts[c.target] = self._timeouts.get(c.target, 0) + 1

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import isolation
 
-__all__ = ["ForkedProcess", "Zygote", "ZygoteError", "for_this_thread", "enabled"]
+__all__ = ["ForkedProcess", "Zygote", "ZygoteError", "copy_runtime", "enabled", "for_this_thread", "site_dirs"]
 
 _RUNTIME_DIR = Path(__file__).with_name("runtime")
 _REPLY_TIMEOUT = 15.0
@@ -36,6 +36,13 @@ class ZygoteError(Exception):
 def enabled() -> bool:
     """Fork server on unless ``ICLAB_FORKSERVER=0`` (namespace mode only)."""
     return os.environ.get("ICLAB_FORKSERVER", "1").strip() != "0"
+
+
+def site_dirs() -> list[str]:
+    """The installed libraries' folders (children run ``python -S`` and add these themselves)."""
+    import site
+
+    return [d for d in site.getsitepackages() if os.path.isdir(d)]
 
 
 def copy_runtime(dest: Path) -> None:
@@ -63,7 +70,7 @@ class Zygote:
         self.rt = self.root / "rt"
         copy_runtime(self.rt)
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {"control": theirs.fileno(), "rt": str(self.rt)}
+        config = {"control": theirs.fileno(), "rt": str(self.rt), "site": site_dirs()}
         argv = isolation.launch_command(
             isolation.Isolation.NAMESPACE,
             [sys.executable, "-I", "-S", str(self.rt / "_iclab_zygote.py"), json.dumps(config)], network=network)
@@ -143,6 +150,9 @@ class Zygote:
     def kill(self, pid: int) -> int | None:
         return self._request({"op": "kill", "pid": pid}).get("code")
 
+    def cpu_seconds(self, pid: int) -> float | None:
+        return self._request({"op": "cpu", "pid": pid}).get("seconds")
+
 
 class ForkedProcess:
     """What ``ChildProcess`` needs of a ``Popen``, for a child of the fork server."""
@@ -164,6 +174,15 @@ class ForkedProcess:
         if self.returncode is None:
             raise subprocess.TimeoutExpired("sandbox", timeout)
         return self.returncode
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the child and its descendants used so far (None if unknown)."""
+        if self.returncode is not None:
+            return None
+        try:
+            return self.zygote.cpu_seconds(self.pid)
+        except ZygoteError:
+            return None
 
     def kill_all(self) -> None:
         """Kill the child and everything it started (it is PID 1 of its namespace)."""

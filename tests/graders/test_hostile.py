@@ -87,6 +87,27 @@ def test_a_hang_at_import_costs_one_timeout_not_one_per_call(tmp_path, mode):
     assert result.duration < 10
 
 
+def test_spinning_at_import_is_stopped_by_its_cpu_budget_long_before_the_call_timeout(tmp_path, mode):
+    result = _grade(tmp_path, "while True:\n    pass\n", timeout=20.0)
+    assert result.score == 0
+    assert "importing mapper.py never finished: it used 0.5 s of CPU" in result.checks[0].reason
+    assert result.duration < 10
+
+
+def test_a_slow_import_that_uses_little_cpu_is_not_cut_short(tmp_path, mode):
+    # Wall time is not CPU time: an import waiting (or starved on a busy machine) for longer
+    # than the CPU budget still completes, and the submission grades in full.
+    result = _grade(tmp_path, "import time\ntime.sleep(1.0)\n" + REFERENCE, timeout=5.0)
+    assert result.score == result.max_score, [c.reason for c in result.checks if c.reason]
+
+
+def test_sleeping_at_import_is_stopped_by_the_call_timeout(tmp_path, mode):
+    result = _grade(tmp_path, "import time\ntime.sleep(600)\n", timeout=1.0)
+    assert result.score == 0
+    assert "1 s: importing mapper.py never finished" in result.checks[0].reason
+    assert result.duration < 10
+
+
 def test_a_function_that_hangs_twice_is_not_called_again(tmp_path, mode):
     source = REFERENCE + textwrap.dedent("""
         def map_account(account, lookups):

@@ -32,16 +32,16 @@ def _mentions_digest(node: ast.AST, tainted: set, producers: set) -> bool:
     return False
 
 
-def _tainted_names(fn: ast.AST, producers: set) -> set:
-    """Names in ``fn`` assigned from a MAC computation, to a fixed point."""
+def _tainted_names(nodes: list, producers: set) -> set:
+    """Names assigned from a MAC computation among a function's ``nodes``, to a fixed point."""
+    assignments = [n for n in nodes if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and n.value is not None]
     tainted: set = set()
     while True:
         before = len(tainted)
-        for node in ast.walk(fn):
-            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
-                if _mentions_digest(node.value, tainted, producers):
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    tainted.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        for node in assignments:
+            if _mentions_digest(node.value, tainted, producers):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                tainted.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
         if len(tainted) == before:
             return tainted
 
@@ -52,16 +52,18 @@ def constant_time_findings(source: str, entry_points: tuple[str, ...]) -> list[s
         tree = ast.parse(source)
     except SyntaxError as exc:
         return [f"{MODULE}.py cannot be parsed (line {exc.lineno}): {exc.msg}"]
-    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    aliases = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+    everything = list(ast.walk(tree))
+    functions = {n.name: n for n in everything if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    nodes = {name: list(ast.walk(fn)) for name, fn in functions.items()}  # walked once, read many times
+    aliases = {a.asname or a.name for n in everything if isinstance(n, ast.ImportFrom)
                and n.module in ("hmac", "secrets") for a in n.names if a.name == "compare_digest"}
     producers: set = set()
     while True:  # helpers that return a MAC, e.g. def _sign(...): return hmac.new(...).hexdigest()
         before = len(producers)
-        for name, fn in functions.items():
-            tainted = _tainted_names(fn, producers)
+        for name in functions:
+            tainted = _tainted_names(nodes[name], producers)
             if any(isinstance(n, ast.Return) and n.value is not None and _mentions_digest(n.value, tainted, producers)
-                   for n in ast.walk(fn)):
+                   for n in nodes[name]):
                 producers.add(name)
         if len(producers) == before:
             break
@@ -70,17 +72,17 @@ def constant_time_findings(source: str, entry_points: tuple[str, ...]) -> list[s
         if entry not in functions:
             findings.append(f"{MODULE}.py defines no {entry}()")
             continue
-        reach, todo = {}, [entry]
+        reach, todo = [], [entry]
         while todo:  # the entry point and every module function it calls, directly or not
             name = todo.pop()
             if name in reach or name not in functions:
                 continue
-            reach[name] = functions[name]
-            todo.extend(_call_name(c) for c in ast.walk(functions[name]) if isinstance(c, ast.Call))
+            reach.append(name)
+            todo.extend(_call_name(c) for c in nodes[name] if isinstance(c, ast.Call))
         uses_digest_compare = False
-        for fn in reach.values():
-            tainted = _tainted_names(fn, producers)
-            for node in ast.walk(fn):
+        for name in reach:
+            tainted = _tainted_names(nodes[name], producers)
+            for node in nodes[name]:
                 if isinstance(node, ast.Call) and (_call_name(node) == "compare_digest" or _call_name(node) in aliases):
                     uses_digest_compare = True
                 if isinstance(node, ast.Compare):

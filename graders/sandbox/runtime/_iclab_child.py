@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sys
+import time
 import traceback
 
 RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -79,7 +80,8 @@ class Channel:
         self.pending: list = []  # calls that arrived while an rpc waited for its answer
 
     def send(self, message) -> None:
-        data = self.wire.dumps(message)
+        """Send a message (or one already encoded as bytes)."""
+        data = message if type(message) is bytes else self.wire.dumps(message)
         view = memoryview(data)
         while view:
             n = os.write(self.fd_out, view)
@@ -152,7 +154,8 @@ def _serve(channel: Channel, wire, workdir: str, output_cap: int, response_cap: 
         channel.send(_answer(msg, channel, wire, workdir, output_cap, response_cap))
 
 
-def _answer(msg, channel, wire, workdir, output_cap, response_cap) -> dict:
+def _answer(msg, channel, wire, workdir, output_cap, response_cap) -> dict | bytes:
+    """The answer to one call: a message, or (a value returned) the message already encoded."""
     call_id = msg["id"]
     module_name, _, func_name = msg["target"].partition(":")
     sink = _CappedText(output_cap)
@@ -161,7 +164,7 @@ def _answer(msg, channel, wire, workdir, output_cap, response_cap) -> dict:
     try:
         fresh = module_name not in sys.modules
         if fresh:
-            channel.send({"event": "importing", "module": module_name, "id": call_id})
+            channel.send({"event": "importing", "module": module_name, "id": call_id, "cpu": time.process_time()})
         try:
             module = importlib.import_module(module_name)
         except BaseException as exc:  # the learner's import failed: report it, keep serving
@@ -198,18 +201,18 @@ def _answer(msg, channel, wire, workdir, output_cap, response_cap) -> dict:
         if msg.get("watch_args"):
             answer["args_after"] = wire.to_plain(args)
             answer["kwargs_after"] = wire.to_plain(kwargs)
-        size = len(wire.dumps(answer))
+        data = wire.dumps(answer)
     except (wire.WireError, RecursionError, ValueError, TypeError) as exc:
         error = {"type": "WireError", "message": str(exc)[:500], "attrs": {}, "traceback": "", "stage": "return"}
         return {"id": call_id, "ok": False, "error": error, "output": sink.text()}
-    if size > response_cap:
+    if len(data) > response_cap:
         error = {
             "type": "WireError",
-            "message": f"the return value is {size} bytes, over the {response_cap}-byte limit",
+            "message": f"the return value is {len(data)} bytes, over the {response_cap}-byte limit",
             "attrs": {}, "traceback": "", "stage": "return",
         }
         return {"id": call_id, "ok": False, "error": error, "output": sink.text()}
-    return answer
+    return data
 
 
 def run(config: dict) -> None:

@@ -14,6 +14,7 @@ child's three pipe ends (stdin, stdout, stderr) as SCM_RIGHTS:
     {"op": "spawn", "config": {...}, "env": {...}, "cwd": DIR} + 3 fds -> {"ok": true, "pid": N}
     {"op": "wait", "pid": N, "timeout": T}  -> {"ok": true, "code": C | null}   (null: still running)
     {"op": "kill", "pid": N}                -> {"ok": true, "code": C | null}
+    {"op": "cpu", "pid": N}                 -> {"ok": true, "seconds": S | null}   (the child and its descendants)
 
 Codes follow ``subprocess``: negative for a signal. When the grader hangs up
 this process exits, and with it, as PID 1, every child it made.
@@ -32,11 +33,15 @@ import time
 CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 PR_SET_PDEATHSIG = 1
-_WARM = (  # imported once here, so children start with them in memory
-    "_iclab_child", "_iclab_isolate", "_iclab_rpc", "_iclab_wire", "importlib", "io", "json", "resource",
-    "traceback", "ctypes", "re", "datetime", "decimal", "hashlib", "hmac", "base64", "collections",
-    "dataclasses", "typing", "enum", "functools", "itertools", "string", "textwrap", "copy", "uuid",
-    "urllib.parse", "logging", "csv", "math", "zoneinfo",
+_WARM = (  # imported once here, so every child starts with them in memory
+    # the child runtime and the labs' harnesses (trusted, no state set up at import)
+    "_iclab_child", "_iclab_isolate", "_iclab_rpc", "_iclab_wire", "_iclab_csv_batch", "_iclab_http",
+    "_iclab_log_triage", "_iclab_mapping_tests", "_iclab_pii_logging", "_iclab_sql_recon",
+    # what submissions commonly import
+    "base64", "collections", "copy", "csv", "dataclasses", "datetime", "decimal", "email.utils", "enum",
+    "functools", "hashlib", "hmac", "inspect", "itertools", "json", "logging", "math", "pathlib", "random", "re",
+    "string", "tempfile", "textwrap", "typing", "urllib.parse", "uuid", "zoneinfo",
+    "requests", "lxml.etree",
 )
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -46,6 +51,28 @@ def _check(result: int, what: str) -> None:
     if result != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) used so far by ``pid`` and every live descendant; None without /proc."""
+    ticks = os.sysconf("SC_CLK_TCK") or 100
+    total, seen, todo = 0, set(), [pid]
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children", "rb") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError, IndexError):
+            if p == pid:
+                return None
+    return total / ticks
 
 
 def _become_child(fds: list[int], config: dict, env: dict, cwd: str) -> None:
@@ -146,6 +173,9 @@ class Server:
                     reply = self.wait(int(request["pid"]), float(request.get("timeout", 0)))
                 elif op == "kill":
                     reply = self.kill(int(request["pid"]))
+                elif op == "cpu":
+                    pid = int(request["pid"])
+                    reply = {"ok": True, "seconds": tree_cpu_seconds(pid) if pid in self.live else None}
                 else:
                     reply = {"ok": False, "error": f"unknown op {op!r}"}
             except Exception as exc:  # a failed request fails, the server goes on
@@ -158,7 +188,9 @@ class Server:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
-    sys.path.insert(0, config["rt"])
+    sys.path[:0] = [config["rt"]]
+    sys.path += config.get("site", [])
+    import gc
     import importlib
 
     for name in _WARM:
@@ -166,6 +198,7 @@ def main() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    gc.freeze()  # children then never walk (and copy) the warm objects when they collect
     sock = socket.socket(fileno=config["control"])
     sock.send(json.dumps({"ok": True, "event": "ready", "pid": os.getpid()}).encode())
     Server(sock).serve()
