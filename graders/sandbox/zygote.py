@@ -63,9 +63,10 @@ def _shutdown(sock: socket.socket, proc: subprocess.Popen, root: Path) -> None:
 
 
 class Zygote:
-    """One fork server process and the socket to it. Not shared between threads."""
+    """One fork server process and the socket to it; each thread uses its own (``for_this_thread``)."""
 
     def __init__(self, base: Path, env: dict[str, str], *, network: bool):
+        self._lock = threading.Lock()
         self.root = Path(tempfile.mkdtemp(prefix="zy-", dir=base))
         self.rt = self.root / "rt"
         copy_runtime(self.rt)
@@ -88,7 +89,11 @@ class Zygote:
             theirs.close()
         self._finalizer = weakref.finalize(self, _shutdown, self.sock, self.proc, self.root)
         self.dead = False
-        self._receive()  # its hello
+        try:
+            self._receive()  # its hello, sent once a test child went through the whole set-up
+        except ZygoteError:
+            self.close()
+            raise
 
     def close(self) -> None:
         self.dead = True
@@ -114,18 +119,22 @@ class Zygote:
         return reply
 
     def _fail(self, what: str):
-        log = (self.root / "server.log").read_bytes()[-300:].decode("utf-8", "replace").strip()
+        try:
+            log = (self.root / "server.log").read_bytes()[-300:].decode("utf-8", "replace").strip()
+        except OSError:
+            log = ""
         self.close()
         raise ZygoteError(f"the fork server {what}" + (f": {log}" if log else ""))
 
     def _request(self, request: dict, fds: list[int] = ()) -> dict:
-        if self.dead:
-            raise ZygoteError("the fork server is stopped")
-        try:
-            socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
-        except OSError as exc:
-            self._fail(f"could not be reached ({exc})")
-        return self._receive()
+        with self._lock:  # one request at a time, even if a child is stopped from another thread
+            if self.dead:
+                raise ZygoteError("the fork server is stopped")
+            try:
+                socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
+            except OSError as exc:
+                self._fail(f"could not be reached ({exc})")
+            return self._receive()
 
     def spawn(self, config: dict, env: dict[str, str], cwd: Path) -> "ForkedProcess":
         """A child with fresh pipes on its fds 0, 1 and 2."""
@@ -194,14 +203,30 @@ class ForkedProcess:
 
 
 _local = threading.local()
+_unusable: str | None = None  # why a fork server could not start here; then none is tried again
+
+
+def _forget_servers() -> None:
+    global _local
+    _local = threading.local()  # a forked copy of the grader must not talk to its parent's servers
+
+
+os.register_at_fork(after_in_child=_forget_servers)
 
 
 def for_this_thread(base: Path, env: dict[str, str], *, network: bool) -> Zygote:
     """This thread's fork server for ``network``, started on first use (ZygoteError if it cannot)."""
+    global _unusable
+    if _unusable:
+        raise ZygoteError(_unusable)
     servers = getattr(_local, "servers", None)
     if servers is None:
         servers = _local.servers = {}
     zygote = servers.get(network)
     if zygote is None or zygote.dead:
-        zygote = servers[network] = Zygote(base, env, network=network)
+        try:
+            zygote = servers[network] = Zygote(base, env, network=network)
+        except ZygoteError as exc:
+            _unusable = str(exc)
+            raise
     return zygote

@@ -119,3 +119,26 @@ def test_the_server_starts_nothing_when_turned_off(submission, monkeypatch):
     with Sandbox(submission) as sb:
         assert sb.call("probe:look").value["pids"] == [1]
         assert not isinstance(sb._child.proc, zygote.ForkedProcess)
+
+
+def test_a_fork_server_that_cannot_start_is_not_tried_again_and_children_are_launched(submission, monkeypatch):
+    import sys
+    import threading
+    import types
+
+    attempts = []
+
+    def broken_launch(mode, argv, *, network):
+        attempts.append(argv)
+        return [sys.executable, "-c", "raise SystemExit(3)"]
+
+    monkeypatch.setattr(zygote, "isolation", types.SimpleNamespace(Isolation=isolation.Isolation,
+                                                                   launch_command=broken_launch))
+    monkeypatch.setattr(zygote, "_local", threading.local())
+    monkeypatch.setattr(zygote, "_unusable", None)
+    for _ in range(3):
+        with Sandbox(submission) as sb:
+            assert sb.call("probe:look").value["pids"] == [1]
+            assert not isinstance(sb._child.proc, zygote.ForkedProcess)
+    assert len(attempts) == 1
+    assert "fork server stopped" in zygote._unusable

@@ -75,29 +75,36 @@ def tree_cpu_seconds(pid: int) -> float | None:
     return total / ticks
 
 
-def _become_child(fds: list[int], config: dict, env: dict, cwd: str) -> None:
-    """In the forked child: own session, pipes on 0-2, nothing else open, own mounts and /proc; then serve."""
+def _prepare_child(fds: list[int], env: dict, cwd: str) -> None:
+    """In the forked child: own session, pipes on 0-2, nothing else open, own mounts and /proc."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+    if os.getpid() != 1:
+        raise OSError(0, "the child is not PID 1 of a PID namespace of its own")
+    os.setsid()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+    _check(_libc.unshare(CLONE_NEWNS), "unshare mount namespace")
+    _check(_libc.mount(b"none", b"/", None, ctypes.c_ulong((1 << 14) | (1 << 18)), None), "mount private")
+    _check(_libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), None),
+           "mount /proc")
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    os.chdir(cwd)
+
+
+def _become_child(fds: list[int], config: dict | None, env: dict, cwd: str) -> None:
+    """Prepare, then serve the grader (``config``), or only exit 0 (``None``: the start-up self-test)."""
     import _iclab_child
 
     try:
-        _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
-        if os.getpid() != 1:
-            raise OSError(0, "the child is not PID 1 of a PID namespace of its own")
-        os.setsid()
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-        os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
-        _check(_libc.unshare(CLONE_NEWNS), "unshare mount namespace")
-        _check(_libc.mount(b"none", b"/", None, ctypes.c_ulong((1 << 14) | (1 << 18)), None), "mount private")
-        _check(_libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), None),
-               "mount /proc")
-        os.environ.clear()
-        os.environ.update(env)
-        time.tzset()
-        os.chdir(cwd)
+        _prepare_child(fds, env, cwd)
     except BaseException as exc:  # never serve half set up
         os.write(2, f"iclab sandbox: the fork server could not prepare the child: {exc}\n".encode())
         os._exit(70)
+    if config is None:
+        os._exit(0)
     try:
         _iclab_child.run(config)
     except BaseException:
@@ -111,9 +118,7 @@ class Server:
         self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         self.live: set[int] = set()
 
-    def spawn(self, request: dict, fds: list[int]) -> dict:
-        if len(fds) != 3:
-            return {"ok": False, "error": f"spawn needs 3 descriptors, got {len(fds)}"}
+    def _fork(self, fds: list[int], config: dict | None, env: dict, cwd: str) -> int:
         _check(_libc.unshare(CLONE_NEWPID), "unshare PID namespace")  # the next child is PID 1 of a new one
         try:
             pid = os.fork()
@@ -121,8 +126,28 @@ class Server:
             self._restore_pid_ns()
             raise
         if pid == 0:
-            _become_child(fds, request["config"], request["env"], request["cwd"])  # never returns
+            _become_child(fds, config, env, cwd)  # never returns
         self._restore_pid_ns()
+        return pid
+
+    def self_test(self) -> str | None:
+        """Take one child through the whole set-up; why it failed, or None. Run once, before serving."""
+        null = os.open(os.devnull, os.O_RDWR)
+        err_r, err_w = os.pipe()
+        try:
+            pid = self._fork([null, null, err_w], None, {}, "/")
+        finally:
+            os.close(null)
+            os.close(err_w)
+        with os.fdopen(err_r, "rb") as fh:
+            said = fh.read(2000).decode("utf-8", "replace").strip()
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        return None if code == 0 else (said or f"the test child exited with code {code}")
+
+    def spawn(self, request: dict, fds: list[int]) -> dict:
+        if len(fds) != 3:
+            return {"ok": False, "error": f"spawn needs 3 descriptors, got {len(fds)}"}
+        pid = self._fork(fds, request["config"], request["env"], request["cwd"])
         self.live.add(pid)
         return {"ok": True, "pid": pid}
 
@@ -200,8 +225,16 @@ def main() -> None:
             pass
     gc.freeze()  # children then never walk (and copy) the warm objects when they collect
     sock = socket.socket(fileno=config["control"])
+    server = Server(sock)
+    try:
+        problem = server.self_test()
+    except OSError as exc:
+        problem = str(exc)
+    if problem:  # the grader then launches an interpreter per child instead
+        sock.send(json.dumps({"ok": False, "error": f"self-test failed: {problem}"}).encode())
+        return
     sock.send(json.dumps({"ok": True, "event": "ready", "pid": os.getpid()}).encode())
-    Server(sock).serve()
+    server.serve()
 
 
 if __name__ == "__main__":
