@@ -6,7 +6,9 @@ the grader, and everything it starts dies with it) in a new mount namespace,
 optionally without network (a fresh network namespace); the child then seals
 itself (runtime/_iclab_isolate.py): the whole file system read-only except
 its own working folder, other sandboxes, the solutions and the hidden checks
-hidden, every capability dropped.
+hidden, every capability dropped. By default the interpreter started this way
+is a fork server (zygote.py), and each child is forked from it into PID and
+mount namespaces of its own, then sealed the same way.
 
 Process mode (anywhere else, or ``ICLAB_SANDBOX=process``): a new session
 and process group, resource limits, a scrubbed environment; leftovers are
