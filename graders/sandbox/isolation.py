@@ -2,13 +2,13 @@
 
 Namespace mode (Linux, root or unprivileged user namespaces): ``unshare``
 starts the child as PID 1 of a new PID namespace (it cannot see or signal
-the grader, and everything it starts dies with it) in a new mount namespace,
-optionally without network (a fresh network namespace); the child then seals
+the grader, and everything it starts dies with it) in new mount and IPC
+namespaces, optionally without network (a fresh network namespace); the child then seals
 itself (runtime/_iclab_isolate.py): the whole file system read-only except
 its own working folder, other sandboxes, the solutions and the hidden checks
 hidden, every capability dropped. By default the interpreter started this way
-is a fork server (zygote.py), and each child is forked from it into PID and
-mount namespaces of its own, then sealed the same way.
+is a fork server (zygote.py), and each child is forked from it into PID,
+mount and IPC namespaces of its own, then sealed the same way.
 
 Process mode (anywhere else, or ``ICLAB_SANDBOX=process``): a new session
 and process group, resource limits, a scrubbed environment; leftovers are
@@ -30,7 +30,7 @@ class Isolation:
 
 
 def _namespace_prefix(network: bool) -> list[str]:
-    cmd = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    cmd = ["unshare", "--mount", "--ipc", "--pid", "--fork", "--kill-child", "--mount-proc"]
     if os.geteuid() != 0:
         cmd[1:1] = ["--user", "--map-root-user"]
     if not network:

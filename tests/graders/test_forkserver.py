@@ -6,6 +6,7 @@ could try to reach the other, or the server itself.
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 
 import pytest
@@ -142,3 +143,16 @@ def test_a_fork_server_that_cannot_start_is_not_tried_again_and_children_are_lau
             assert not isinstance(sb._child.proc, zygote.ForkedProcess)
     assert len(attempts) == 1
     assert "fork server stopped" in zygote._unusable
+
+
+def test_each_child_has_its_own_ipc_namespace(submission):
+    (submission / "ipc.py").write_text(textwrap.dedent("""
+        import os
+        def ns():
+            return os.readlink("/proc/self/ns/ipc")
+    """))
+    with Sandbox(submission) as a, Sandbox(submission) as b:
+        first, second = a.call("ipc:ns").value, b.call("ipc:ns").value
+    assert first.startswith("ipc:[") and second.startswith("ipc:[")
+    assert first != second
+    assert first != os.readlink("/proc/self/ns/ipc")

@@ -18,6 +18,11 @@ child's three pipe ends (stdin, stdout, stderr) as SCM_RIGHTS:
 
 Codes follow ``subprocess``: negative for a signal. When the grader hangs up
 this process exits, and with it, as PID 1, every child it made.
+
+Children of one server share its network namespace (none at all, for labs
+without network). One server belongs to one grading thread, whose gradings
+come one after another, and a child's processes all die with it, so a child
+never overlaps another learner's.
 """
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ import socket
 import sys
 import time
 
-CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
+CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x20000000, 0x08000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 PR_SET_PDEATHSIG = 1
 _WARM = (  # imported once here, so every child starts with them in memory
@@ -84,7 +89,8 @@ def _prepare_child(fds: list[int], env: dict, cwd: str) -> None:
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
     os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
-    _check(_libc.unshare(CLONE_NEWNS), "unshare mount namespace")
+    # Own mounts, and own System V IPC objects (gone with the child, unseen by the next one).
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare mount and IPC namespaces")
     _check(_libc.mount(b"none", b"/", None, ctypes.c_ulong((1 << 14) | (1 << 18)), None), "mount private")
     _check(_libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), None),
            "mount /proc")
