@@ -208,6 +208,17 @@ def demo(lab_ids: tuple[str, ...]) -> None:
     click.echo(table(["lab", "submission", "score", "time", "checks lost"], rows), nl=False)
 
 
+def _isolation_line() -> str:
+    """Which sandbox grades this run: instructors grading hostile cohorts need to know."""
+    from graders.sandbox import isolation
+
+    if isolation.detect() == isolation.Isolation.NAMESPACE:
+        return "sandbox: Linux namespaces (each learner's code is PID 1 of its own namespaces, file system read-only)"
+    return ("sandbox: process isolation only (no usable namespaces here: not root, and unprivileged user "
+            "namespaces are off); learner code could signal the grader. On Ubuntu 24.04 runners: "
+            "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
+
+
 class _ProgressPrinter:
     """A bar with rate and ETA on a terminal; a plain line every tenth of the way in CI logs."""
 
@@ -243,6 +254,7 @@ def batch(submissions: Path, labs: tuple[str, ...], jobs: int | None, shard: str
     for note in plan.skipped:
         click.echo(f"skipped {note}", err=True)
     click.echo(f"{len(plan.units)} gradings planned (shard {plan.shard[0]}/{plan.shard[1]}) -> {out}", err=True)
+    click.echo(_isolation_line(), err=True)
     summary = run_batch(plan, out, jobs=jobs, on_progress=_ProgressPrinter(len(plan.units), sys.stderr.isatty()))
     info = gradebook.build(out, [out / "journal.jsonl"])
     click.echo(f"graded {summary.graded} now, {summary.resumed} already in the journal, in {summary.elapsed:.1f}s; "

@@ -66,16 +66,11 @@ def _sandbox_base() -> Path:
     return base
 
 
+_BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC"}
+
+
 def _child_env(work: Path, token: str) -> dict[str, str]:
-    return {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "HOME": str(work),
-        "TMPDIR": str(work / "tmp"),
-        "TZ": "UTC",
-        "ICLAB_SANDBOX_TOKEN": token,
-    }
+    return {**_BASE_ENV, "HOME": str(work), "TMPDIR": str(work / "tmp"), "ICLAB_SANDBOX_TOKEN": token}
 
 
 def _isolate_config(work: Path, rt: Path) -> dict:
@@ -144,8 +139,7 @@ class ChildProcess:
         # Two tries: a server that died since its last child is noticed on the first and replaced.
         for _ in range(2 if mode == isolation.Isolation.NAMESPACE and zygote.enabled() else 0):
             try:
-                server = zygote.for_this_thread(_sandbox_base(), _child_env(_sandbox_base(), ""),
-                                                network=limits.network)
+                server = zygote.for_this_thread(_sandbox_base(), _BASE_ENV, network=limits.network)
                 config["isolate"] = _isolate_config(work, server.rt)
                 proc = server.spawn(config, env, work)
                 break

@@ -178,3 +178,15 @@ def test_packed_and_hostile_zips_in_one_batch(tmp_path):
     assert scores["alice"][0] == 100 and scores["bob"][0] == 90
     assert scores["mallory"][0] == 0 and "refused" in scores["mallory"][1]
     assert not (tmp_path / "escaped.py").exists() and not (root.parent / "escaped.py").exists()
+
+
+@pytest.mark.parametrize("mode, says", [("process", "process isolation only"), ("namespace", "Linux namespaces")])
+def test_batch_says_which_sandbox_grades_the_run(tmp_path, monkeypatch, mode, says):
+    from graders.sandbox import isolation
+
+    if mode == "namespace" and isolation.detect() != isolation.Isolation.NAMESPACE:
+        pytest.skip("this machine has no usable namespaces")
+    monkeypatch.setenv("ICLAB_SANDBOX", mode)
+    (tmp_path / "subs").mkdir()
+    result = iclab("batch", tmp_path / "subs", "--out", tmp_path / "out")
+    assert f"sandbox: {says}" in result.stderr
