@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from graders import catalog  # noqa: E402
+from graders.sandbox.runtime._iclab_proc import process_tree  # noqa: E402
 
 HOSTILE = {
     "exit-at-import": "import os\nos._exit(0)\n",
@@ -61,20 +62,6 @@ def _rss_kb(pid: int, field: str) -> int:
     return 0
 
 
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for tid in os.listdir(f"/proc/{p}/task"):
-                kids = [int(k) for k in Path(f"/proc/{p}/task/{tid}/children").read_text().split()]
-                out += kids
-                todo += kids
-        except OSError:
-            continue
-    return out
-
-
 def _pss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         if line.startswith("Pss:"):
@@ -91,7 +78,7 @@ def peak_rss_mb(pid: int, proc: subprocess.Popen) -> tuple[float, float]:
         try:
             peak = max(peak, _rss_kb(pid, "VmHWM:"))
             tree = _pss_kb(pid)
-            for child in _descendants(pid):
+            for child in process_tree(pid)[1:]:
                 try:
                     tree += _pss_kb(child)
                 except OSError:

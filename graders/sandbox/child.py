@@ -24,7 +24,7 @@ from .. import paths
 from ..errors import SubmissionError
 from . import isolation, zygote
 from .runtime import _iclab_wire as wire
-from .runtime._iclab_zygote import tree_cpu_seconds
+from .runtime._iclab_proc import tree_cpu_seconds
 
 __all__ = ["ChildProcess", "ProtocolError", "copy_submission"]
 

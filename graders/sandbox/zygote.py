@@ -71,7 +71,7 @@ class Zygote:
         self.rt = self.root / "rt"
         copy_runtime(self.rt)
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {"control": theirs.fileno(), "rt": str(self.rt), "site": site_dirs(), "network": network}
+        config = {"control": theirs.fileno(), "site": site_dirs(), "network": network}
         argv = isolation.launch_command(
             isolation.Isolation.NAMESPACE,
             [sys.executable, "-I", "-S", str(self.rt / "_iclab_zygote.py"), json.dumps(config)], network=network)

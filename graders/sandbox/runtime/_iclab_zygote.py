@@ -26,7 +26,6 @@ never overlaps another learner's.
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import select
@@ -35,9 +34,11 @@ import socket
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # python -I leaves this folder off the path
+from _iclab_isolate import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC, PR_SET_PDEATHSIG, check, libc, mount  # noqa: E402
+from _iclab_proc import tree_cpu_seconds  # noqa: E402
+
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x20000000, 0x08000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
-PR_SET_PDEATHSIG = 1
 _WARM = (  # imported once here, so every child starts with them in memory
     # the child runtime and the labs' harnesses (trusted, no state set up at import)
     "_iclab_child", "_iclab_isolate", "_iclab_rpc", "_iclab_wire", "_iclab_csv_batch", "_iclab_http",
@@ -49,40 +50,9 @@ _WARM = (  # imported once here, so every child starts with them in memory
 )
 _WARM_NETWORK = ("requests",)  # only labs that talk to a mock service use it: 70 ms to import
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def tree_cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) used so far by ``pid`` and every live descendant; None without /proc."""
-    ticks = os.sysconf("SC_CLK_TCK") or 100
-    total, seen, todo = 0, set(), [pid]
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        try:
-            with open(f"/proc/{p}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{tid}/children", "rb") as fh:
-                    todo += [int(c) for c in fh.read().split()]
-        except (OSError, ValueError, IndexError):
-            if p == pid:
-                return None
-    return total / ticks
-
-
 def _prepare_child(fds: list[int], env: dict, cwd: str) -> None:
     """In the forked child: own session, pipes on 0-2, nothing else open, own mounts and /proc."""
-    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+    check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
     if os.getpid() != 1:
         raise OSError(0, "the child is not PID 1 of a PID namespace of its own")
     os.setsid()
@@ -90,10 +60,9 @@ def _prepare_child(fds: list[int], env: dict, cwd: str) -> None:
         os.dup2(fd, target)
     os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
     # Own mounts, and own System V IPC objects (gone with the child, unseen by the next one).
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare mount and IPC namespaces")
-    _check(_libc.mount(b"none", b"/", None, ctypes.c_ulong((1 << 14) | (1 << 18)), None), "mount private")
-    _check(_libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), None),
-           "mount /proc")
+    check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare mount and IPC namespaces")
+    mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted here reaches the server's namespace
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.environ.clear()
     os.environ.update(env)
     time.tzset()
@@ -125,7 +94,7 @@ class Server:
         self.live: set[int] = set()
 
     def _fork(self, fds: list[int], config: dict | None, env: dict, cwd: str) -> int:
-        _check(_libc.unshare(CLONE_NEWPID), "unshare PID namespace")  # the next child is PID 1 of a new one
+        check(libc.unshare(CLONE_NEWPID), "unshare PID namespace")  # the next child is PID 1 of a new one
         try:
             pid = os.fork()
         except BaseException:
@@ -158,7 +127,7 @@ class Server:
         return {"ok": True, "pid": pid}
 
     def _restore_pid_ns(self) -> None:
-        _check(_libc.setns(self.pid_ns, CLONE_NEWPID), "setns back to this PID namespace")
+        check(libc.setns(self.pid_ns, CLONE_NEWPID), "setns back to this PID namespace")
 
     def wait(self, pid: int, timeout: float) -> dict:
         if pid not in self.live:
@@ -219,7 +188,6 @@ class Server:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
-    sys.path[:0] = [config["rt"]]
     sys.path += config.get("site", [])
     import gc
     import importlib
