@@ -277,7 +277,8 @@ class Sandbox:
         self._kill()
         duration = time.monotonic() - started
         if importing:
-            detail = (f"importing {importing}.py never finished: it used {cpu:.1f} s of CPU, the limit for an import"
+            # Read after "f() did not return within ...": a duration first.
+            detail = (f"{cpu:.1f} s of CPU: importing {importing}.py never finished (the limit for an import)"
                       if cpu is not None else f"{timeout:g} s: importing {importing}.py never finished")
             record = CallRecord(c.target, c.args, c.kwargs, CallStatus.TIMED_OUT, detail=detail, duration=duration)
             self._fatal_import[importing] = record
