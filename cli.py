@@ -167,7 +167,15 @@ def gradescope(lab_id: str, output: Path) -> None:
 @cli.command()
 @click.argument("lab_ids", metavar="[LAB]...", nargs=-1)
 @click.option("--skip-visible", is_flag=True, help="Skip running the visible tests (faster).")
-def verify(lab_ids: tuple[str, ...], skip_visible: bool) -> None:
+@click.option("--mutants", is_flag=True,
+              help="Also grade every mutant of the reference and require a mutation score (survivors shown with their diff).")
+@click.option("--min-score", type=click.FloatRange(0, 100), default=90.0, show_default=True,
+              help="With --mutants: the mutation score a lab needs.")
+@click.option("--stanzas", is_flag=True,
+              help="With --mutants: print an equivalent-mutants.toml entry under each survivor, to fill in once reviewed.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="With --mutants: parallel gradings (default: two per core).")
+def verify(lab_ids: tuple[str, ...], skip_visible: bool, mutants: bool, min_score: float, stanzas: bool,
+           jobs: int | None) -> None:
     """Prove labs: reference at full marks, flaws lose exactly their checks, visible tests agree."""
     from graders.verify import verify_lab
 
@@ -175,14 +183,40 @@ def verify(lab_ids: tuple[str, ...], skip_visible: bool) -> None:
     for lab_id in ids:
         catalog.get_lab(lab_id)
     bad = 0
+    reports = []
     for lab_id in ids:
-        proof = verify_lab(lab_id, visible=not skip_visible)
+        progress = _MutantProgress(lab_id, sys.stderr.isatty()) if mutants else None
+        proof = verify_lab(lab_id, visible=not skip_visible, mutants=mutants, min_score=min_score, jobs=jobs,
+                           on_progress=progress)
         click.echo(f"{lab_id}: {'ok' if proof.ok else 'FAILED'}")
         for p in proof.proofs:
             click.echo(f"  {'ok  ' if p.ok else 'FAIL'} {p.name}: {p.detail}")
+        if proof.mutation is not None:
+            from graders.render.mutation import report_text
+
+            reports.append(proof.mutation)
+            click.echo(report_text(proof.mutation, min_score=min_score, stanzas=stanzas), nl=False)
         bad += not proof.ok
+    if len(reports) > 1:
+        from graders.render.mutation import summary_table
+
+        click.echo("")
+        click.echo(summary_table(reports), nl=False)
     if bad:
         raise _Failure(f"{bad} of {len(ids)} labs failed verification", 1)
+
+
+class _MutantProgress:
+    """Mutants graded so far, in place on a terminal; nothing in logs (the summary follows)."""
+
+    def __init__(self, lab_id: str, tty: bool):
+        self.lab_id, self.tty = lab_id, tty
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.tty:
+            click.echo(f"\r{self.lab_id}: mutant {done}/{total} ", nl=False, err=True)
+            if done == total:
+                click.echo("\r" + " " * (len(self.lab_id) + 30) + "\r", nl=False, err=True)
 
 
 @cli.command()

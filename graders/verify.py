@@ -36,6 +36,7 @@ class LabProof:
     lab: str
     proofs: tuple[Proof, ...]
     results: tuple[LabResult, ...]
+    mutation: object | None = None  # a MutationReport, with ``mutants=True``
 
     @property
     def ok(self) -> bool:
@@ -52,7 +53,9 @@ def comparable(result: LabResult) -> dict:
     return doc
 
 
-def verify_lab(lab_id: str, *, visible: bool = True) -> LabProof:
+def verify_lab(lab_id: str, *, visible: bool = True, mutants: bool = False, min_score: float | None = None,
+               jobs: int | None = None, on_progress=None) -> LabProof:
+    """Every proof of one lab; with ``mutants``, also its mutation score (at least ``min_score``)."""
     proofs: list[Proof] = []
     results: list[LabResult] = []
     try:
@@ -106,7 +109,21 @@ def verify_lab(lab_id: str, *, visible: bool = True) -> LabProof:
 
     if visible:
         proofs.extend(_visible_tests(lab))
-    return LabProof(lab.id, tuple(proofs), tuple(results))
+    report = None
+    if mutants and first.score == first.max_score:
+        from .mutation.analysis import MIN_SCORE, analyse
+
+        threshold = MIN_SCORE if min_score is None else min_score
+        try:
+            report = analyse(lab.id, jobs=jobs, on_progress=on_progress)
+        except IclabError as exc:
+            proofs.append(Proof("mutants", False, str(exc)))
+        else:
+            detail = (f"{report.killed} of {report.generated - report.equivalent} non-equivalent mutants killed "
+                      f"({report.score:.1f}%, needs {threshold:g}%); {len(report.survivors)} survived, "
+                      f"{report.equivalent} reviewed equivalent")
+            proofs.append(Proof("mutants", report.ok(threshold), detail))
+    return LabProof(lab.id, tuple(proofs), tuple(results), report)
 
 
 def _readme_matches(lab: Lab, grader) -> Proof:
