@@ -111,18 +111,21 @@ class Run:
 
         return self._sandbox.call_many([Call(target, tuple(a), {}, watch_args, timeout) for a in arg_lists])
 
-    def fresh(self, extra_files: dict[str, bytes] | None = None, **limits):
+    def fresh(self, extra_files: dict[str, bytes] | None = None, *, new_interpreter: bool = False, **limits):
         """Another sandbox for the same submission (with other hidden files); use as a context manager.
 
         For labs that must run the submission against several worlds, e.g. the
         learner's tests against the correct implementation and then each mutant.
+        ``new_interpreter``: its children are new interpreters, not forks of the
+        warm server, so nothing process-wide carries over (the hash seed
+        included): what a "rerun in a new process" needs.
         """
         from dataclasses import replace
 
         from .sandbox import Sandbox
 
         return Sandbox(self._sandbox.submission, replace(self._sandbox.limits, **limits),
-                       rpc=self._sandbox.rpc, extra_files=extra_files)
+                       rpc=self._sandbox.rpc, extra_files=extra_files, new_interpreter=new_interpreter)
 
 
 class Grader:

@@ -24,7 +24,7 @@ from .. import paths
 from ..errors import SubmissionError
 from . import isolation, zygote
 from .runtime import _iclab_wire as wire
-from .runtime._iclab_proc import tree_cpu_seconds
+from .runtime._iclab_proc import tree_cpu_seconds, tree_memory_kb
 
 __all__ = ["ChildProcess", "ProtocolError", "copy_submission"]
 
@@ -125,11 +125,13 @@ class ChildProcess:
         return root
 
     @classmethod
-    def start(cls, root: Path, limits, mode: str) -> "ChildProcess":
+    def start(cls, root: Path, limits, mode: str, *, new_interpreter: bool = False) -> "ChildProcess":
         """Launch the child in ``root`` and wait for its hello; SubmissionError if it never says it.
 
         In namespace mode the child is forked by this thread's warm fork server
-        (zygote.py); otherwise, or if that server fails, a new interpreter is launched.
+        (zygote.py); otherwise, if that server fails, or with ``new_interpreter``
+        (a process that shares nothing with any earlier one, not even the hash
+        seed), a new interpreter is launched.
         """
         work = root / "work"
         token = secrets.token_hex(8)
@@ -137,7 +139,8 @@ class ChildProcess:
         config = {"workdir": str(work), "limits": limits.for_child(), "site": zygote.site_dirs()}
         proc = None
         # Two tries: a server that died since its last child is noticed on the first and replaced.
-        for _ in range(2 if mode == isolation.Isolation.NAMESPACE and zygote.enabled() else 0):
+        forked = mode == isolation.Isolation.NAMESPACE and zygote.enabled() and not new_interpreter
+        for _ in range(2 if forked else 0):
             try:
                 server = zygote.for_this_thread(_sandbox_base(), _BASE_ENV, network=limits.network)
                 config["isolate"] = _isolate_config(work, server.rt)
@@ -206,6 +209,12 @@ class ChildProcess:
         if isinstance(self.proc, zygote.ForkedProcess):
             return self.proc.cpu_seconds()
         return tree_cpu_seconds(self.proc.pid)
+
+    def memory_kb(self, reset: bool = False) -> int | None:
+        """Resident KiB of the child's tree now (``reset``: and restart its peak), or its peak since; from the kernel."""
+        if isinstance(self.proc, zygote.ForkedProcess):
+            return self.proc.memory_kb(reset)
+        return tree_memory_kb(self.proc.pid, reset)
 
     def death_reason(self) -> str:
         """Why the child stopped, in words a learner can act on."""

@@ -11,7 +11,7 @@ import os
 import select
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -77,8 +77,10 @@ class Sandbox:
         rpc: dict[str, Callable[..., Any]] | None = None,
         extra_files: dict[str, bytes] | None = None,
         preload: tuple[str, ...] = (),
+        new_interpreter: bool = False,
     ):
         self.submission = Path(submission)
+        self.new_interpreter = new_interpreter
         self.limits = limits
         self.rpc = dict(rpc or {})
         self.extra_files = dict(extra_files or {})
@@ -112,7 +114,7 @@ class Sandbox:
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
         self._root = ChildProcess.prepare(self.submission, self.extra_files)
-        self._child = ChildProcess.start(self._root, self.limits, self.mode)
+        self._child = ChildProcess.start(self._root, self.limits, self.mode, new_interpreter=self.new_interpreter)
         self.starts += 1
         return self._child
 
@@ -122,9 +124,30 @@ class Sandbox:
             child.kill()
 
     # -- calls -----------------------------------------------------------
-    def call(self, target: str, *args, watch_args: bool = False, timeout: float | None = None, **kwargs) -> CallRecord:
-        """Call ``module:function`` in the child with plain-data arguments."""
-        return self.call_many([Call(target, args, kwargs, watch_args, timeout)])[0]
+    def call(self, target: str, *args, watch_args: bool = False, timeout: float | None = None,
+             measure_memory: bool = False, **kwargs) -> CallRecord:
+        """Call ``module:function`` in the child with plain-data arguments.
+
+        ``measure_memory``: the record's ``peak_growth_kb`` says how far the
+        resident memory of the child's processes peaked above where it stood
+        when the call began, read from the kernel by the grader (nothing the
+        child reports is believed).
+        """
+        call = Call(target, args, kwargs, watch_args, timeout)
+        if not measure_memory:
+            return self.call_many([call])[0]
+        if self._child is None and self.preload and self._poisoned is None:
+            self._preload()
+        try:
+            child = self._child or self._start()
+        except SubmissionError:
+            return self.call_many([call])[0]  # records why the child could not start
+        before = child.memory_kb(reset=True)
+        record = self.call_many([call])[0]
+        peak = child.memory_kb() if self._child is child else None
+        if before is None or peak is None:
+            return record
+        return replace(record, peak_growth_kb=max(0, peak - before))
 
     def call_many(self, calls: list["Call"]) -> tuple[CallRecord, ...]:
         """Several calls, pipelined: requests stream to the child while answers stream back.

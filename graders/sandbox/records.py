@@ -48,6 +48,9 @@ class CallRecord:
     output: str = ""
     duration: float = 0.0
     detail: str = ""
+    # With ``measure_memory``: how far the peak resident memory of the child's process tree rose
+    # during the call, in KiB, read by the grader from the kernel (None when it could not be told).
+    peak_growth_kb: int | None = None
 
     @property
     def ok(self) -> bool:

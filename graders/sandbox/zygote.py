@@ -162,6 +162,9 @@ class Zygote:
     def cpu_seconds(self, pid: int) -> float | None:
         return self._request({"op": "cpu", "pid": pid}).get("seconds")
 
+    def memory_kb(self, pid: int, reset: bool) -> int | None:
+        return self._request({"op": "mem", "pid": pid, "reset": reset}).get("kb")
+
 
 class ForkedProcess:
     """What ``ChildProcess`` needs of a ``Popen``, for a child of the fork server."""
@@ -190,6 +193,15 @@ class ForkedProcess:
             return None
         try:
             return self.zygote.cpu_seconds(self.pid)
+        except ZygoteError:
+            return None
+
+    def memory_kb(self, reset: bool = False) -> int | None:
+        """Resident KiB of the child's tree now (``reset``: and restart its peak), or its peak since."""
+        if self.returncode is not None:
+            return None
+        try:
+            return self.zygote.memory_kb(self.pid, reset)
         except ZygoteError:
             return None
 

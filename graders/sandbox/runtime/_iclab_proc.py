@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["process_tree", "tree_cpu_seconds"]
+__all__ = ["process_tree", "tree_cpu_seconds", "tree_memory_kb"]
 
 
 def process_tree(pid: int) -> list[int]:
@@ -40,3 +40,31 @@ def tree_cpu_seconds(pid: int) -> float | None:
             if p == pid:
                 return None
     return total / ticks
+
+
+def _status_kb(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status", "rb") as fh:
+        for line in fh:
+            if line.startswith(field.encode() + b":"):
+                return int(line.split()[1])
+    raise OSError(f"no {field} for {pid}")
+
+
+def tree_memory_kb(pid: int, reset: bool = False) -> int | None:
+    """Resident memory of ``pid`` and its live descendants, in KiB; None without /proc.
+
+    ``reset`` first sets each process's peak (VmHWM) back to its current size
+    (``clear_refs`` 5) and returns the current total (VmRSS); otherwise it
+    returns the total of the peaks since the last reset.
+    """
+    total = 0
+    for p in process_tree(pid):
+        try:
+            if reset:
+                with open(f"/proc/{p}/clear_refs", "w", encoding="ascii") as fh:
+                    fh.write("5")
+            total += _status_kb(p, "VmRSS" if reset else "VmHWM")
+        except (OSError, ValueError):
+            if p == pid:
+                return None
+    return total

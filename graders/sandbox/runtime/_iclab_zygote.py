@@ -15,6 +15,7 @@ child's three pipe ends (stdin, stdout, stderr) as SCM_RIGHTS:
     {"op": "wait", "pid": N, "timeout": T}  -> {"ok": true, "code": C | null}   (null: still running)
     {"op": "kill", "pid": N}                -> {"ok": true, "code": C | null}
     {"op": "cpu", "pid": N}                 -> {"ok": true, "seconds": S | null}   (the child and its descendants)
+    {"op": "mem", "pid": N, "reset": B}     -> {"ok": true, "kb": K | null}   (resident KiB now, or peak since reset)
 
 Codes follow ``subprocess``: negative for a signal. When the grader hangs up
 this process exits, and with it, as PID 1, every child it made.
@@ -36,7 +37,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # python -I leaves this folder off the path
 from _iclab_isolate import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC, PR_SET_PDEATHSIG, check, libc, mount  # noqa: E402
-from _iclab_proc import tree_cpu_seconds  # noqa: E402
+from _iclab_proc import tree_cpu_seconds, tree_memory_kb  # noqa: E402
 
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x20000000, 0x08000000
 _WARM = (  # imported once here, so every child starts with them in memory
@@ -176,6 +177,10 @@ class Server:
                 elif op == "cpu":
                     pid = int(request["pid"])
                     reply = {"ok": True, "seconds": tree_cpu_seconds(pid) if pid in self.live else None}
+                elif op == "mem":
+                    pid = int(request["pid"])
+                    reply = {"ok": True, "kb": tree_memory_kb(pid, bool(request.get("reset")))
+                             if pid in self.live else None}
                 else:
                     reply = {"ok": False, "error": f"unknown op {op!r}"}
             except Exception as exc:  # a failed request fails, the server goes on
