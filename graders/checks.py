@@ -132,11 +132,15 @@ class Grader:
     """A lab's hidden checks, their probes and their hidden data."""
 
     def __init__(self, *, seed: int, data: Callable[[random.Random], Any] | None = None,
-                 files: Callable[[Any], dict[str, bytes]] | None = None, preload: bool = False):
+                 files: Callable[[Any], dict[str, bytes]] | None = None, preload: bool = False,
+                 coverage: dict[int, tuple[str, ...]] | None = None):
         # preload: import the learner's entry-point modules as soon as a child starts, so a module
         # that hangs or crashes at import costs one import timeout per grading, not one per call.
         # Leave it off where a harness must patch the world (time, sockets) before the import.
         self.preload = preload
+        # Hidden data designed per acceptance criterion: criterion number -> the edge classes its
+        # hidden data covers, each naming where it is generated. Proven present by the lab meta-tests.
+        self.coverage: dict[int, tuple[str, ...]] = dict(coverage or {})
         self.seed = seed
         self._make_data = data
         self._files = files

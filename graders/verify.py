@@ -65,6 +65,7 @@ def verify_lab(lab_id: str, *, visible: bool = True, mutants: bool = False, min_
         return LabProof(lab_id, (Proof("manifest", False, str(exc)),), ())
     proofs.append(Proof("manifest", True, f"lab.toml valid; {len(grader.checks)} checks, {grader.max_score:g} points"))
     proofs.append(_readme_matches(lab, grader))
+    proofs.append(_coverage_written(lab, grader))
     proofs.append(_starter_matches(lab))
     proofs.append(_hints_present(lab))
 
@@ -143,6 +144,22 @@ def _readme_matches(lab: Lab, grader) -> Proof:
     if absent:
         return Proof("readme", False, f"README.md does not state the signature of: {', '.join(absent)}")
     return Proof("readme", True, f"sections present; criteria {sorted(numbered)}; signatures stated")
+
+
+def _coverage_written(lab: Lab, grader) -> Proof:
+    """Hidden data is designed per criterion: each one a check judges lists at least two edge classes."""
+    judged = sorted({c.criterion for c in grader.checks if c.criterion})
+    thin = [n for n in judged if len(grader.coverage.get(n, ())) < 2]
+    unknown = sorted(set(grader.coverage) - set(judged))
+    if thin or unknown:
+        parts = []
+        if thin:
+            parts.append(f"criteria without at least two edge classes in the grader's coverage: {thin}")
+        if unknown:
+            parts.append(f"coverage names criteria no check judges: {unknown}")
+        return Proof("coverage", False, "; ".join(parts))
+    classes = sum(len(grader.coverage[n]) for n in judged)
+    return Proof("coverage", True, f"{classes} edge classes written down for criteria {judged}")
 
 
 def _signature_text(fn: ast.FunctionDef) -> str:

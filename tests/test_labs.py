@@ -19,5 +19,6 @@ def test_lab_is_proven(lab_id):
     failures = [f"{p.name}: {p.detail}" for p in proof.proofs if not p.ok]
     assert not failures, "\n".join(failures)
     names = {p.name for p in proof.proofs}
-    assert {"reference", "deterministic", "visible-tests-reference", "visible-tests-starter", "readme", "starter"} <= names
+    assert {"reference", "deterministic", "visible-tests-reference", "visible-tests-starter", "readme", "starter",
+            "coverage"} <= names
     assert any(n.startswith("flaw:") for n in names)
