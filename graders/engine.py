@@ -11,7 +11,7 @@ from .checks import CheckSpec, Outcome, Run, errored, unanswered
 from .errors import UsageError
 from .manifest import Lab
 from .masking import mask
-from .results import CheckResult, LabResult, Status
+from .results import CheckResult, GradingStatus, LabResult, Status
 from .sandbox import Sandbox
 
 __all__ = ["grade", "refused", "missing_files"]
@@ -67,13 +67,17 @@ def grade(lab: Lab, submission: Path, *, label: str | None = None) -> LabResult:
 
 
 def refused(lab: Lab, label: str, reason: str) -> LabResult:
-    """The result of a submission that could not be graded at all (a refused zip, a missing lab folder)."""
+    """The result of a submission that could not be graded at all (a refused zip, a missing lab folder).
+
+    Its status is ``refused`` and ``reason`` (its first problem) says why, for the learner: every
+    check is errored with that reason and the lab scores 0 of its points.
+    """
     grader = catalog.grader_for(lab)
     checks = tuple(_result(spec, errored(reason), 0.0) for spec in grader.checks)
     graded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     return LabResult(lab=lab.id, title=lab.title, submission=label, checks=checks, score=0.0,
                      max_score=round(grader.max_score, 2), tool_version=__version__, graded_at=graded_at,
-                     problems=(mask(reason),))
+                     problems=(mask(reason),), status=GradingStatus.REFUSED)
 
 
 def _judge(spec: CheckSpec, grader, run: Run, cache: dict, problems: list[str]) -> Outcome:

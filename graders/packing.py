@@ -22,7 +22,6 @@ import re
 import shutil
 import stat
 import struct
-import tempfile
 import tomllib
 import zipfile
 import zlib
@@ -33,6 +32,7 @@ from pathlib import Path
 import jsonschema
 
 from . import __version__, catalog
+from .atomic import atomic_open, ensure_folder
 from .errors import SubmissionError, UsageError, WorkspaceError
 from .manifest import Lab
 from .workspace import MARKER, find
@@ -48,6 +48,7 @@ __all__ = [
     "SCHEMA_ID",
     "PackSummary",
     "lab_submission_files",
+    "manifest_labs",
     "pack",
     "submission_labs",
     "unpack",
@@ -126,20 +127,14 @@ def write_zip(out: Path, entries: Iterable[tuple[str, bytes, int]]) -> tuple[int
     out = Path(out)
     if out.is_dir():
         raise UsageError(f"{out} is a folder; give a file name such as {out / 'out.zip'}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
-            for name, data, mode in entries:
-                info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 3  # unix, so the permission bits below mean what they say
-                info.external_attr = (stat.S_IFREG | mode) << 16
-                zf.writestr(info, data, compresslevel=9)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    ensure_folder(out.parent)
+    with atomic_open(out, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
+        for name, data, mode in entries:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, so the permission bits below mean what they say
+            info.external_attr = (stat.S_IFREG | mode) << 16
+            zf.writestr(info, data, compresslevel=9)
     blob = out.read_bytes()
     return len(blob), hashlib.sha256(blob).hexdigest()
 
@@ -261,9 +256,12 @@ def _marker_lab(marker: Path) -> str:
     try:
         lab_id = tomllib.loads(marker.read_text(encoding="utf-8")).get("lab")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        raise SubmissionError(f"{marker}: unreadable workspace marker") from None
+        raise SubmissionError(f"{marker}: unreadable workspace marker",
+                              problem=f"its {MARKER} is unreadable") from None
     if not isinstance(lab_id, str) or lab_id not in catalog.lab_ids():
-        raise SubmissionError(f"{marker}: names lab {lab_id!r}, which does not exist (labs: {', '.join(catalog.lab_ids())})")
+        problem = f"its {MARKER} names lab {lab_id!r}, which does not exist (labs: {', '.join(catalog.lab_ids())})"
+        raise SubmissionError(f"{marker}: names lab {lab_id!r}, which does not exist (labs: {', '.join(catalog.lab_ids())})",
+                              problem=problem)
     return lab_id
 
 
@@ -300,13 +298,14 @@ class _Refusal:
         self.archive = archive
 
     def __call__(self, problem: str) -> SubmissionError:
-        return SubmissionError(f"{self.archive}: refused: {problem}")
+        # The learner reads ``problem``: their file's name, never the grading machine's paths.
+        return SubmissionError(f"{self.archive}: refused: {problem}", problem=f"{self.archive.name} was refused: {problem}")
 
 
 def _unpack(archive: Path, dest: Path) -> dict[str, Path]:
     refuse = _Refusal(archive)
     if not archive.is_file():
-        raise SubmissionError(f"{archive}: no such file")
+        raise SubmissionError(f"{archive}: no such file", problem=f"{archive.name}: no such file")
     size = archive.stat().st_size
     if size > MAX_ARCHIVE_BYTES:
         raise refuse(f"the file is {_mb(size)}; a submission is at most {_mb(MAX_ARCHIVE_BYTES)}")
@@ -328,6 +327,30 @@ def _unpack(archive: Path, dest: Path) -> dict[str, Path]:
         for name in sorted(expected):
             _extract(zf, by_name[name], expected[name], root, refuse)
     return {lab_id: dest / lab_id for lab_id in manifest["labs"]}
+
+
+def manifest_labs(archive: Path) -> list[str]:
+    """The labs a submission zip's manifest names, read without unpacking (a batch plans with it).
+
+    SubmissionError, in the words ``unpack`` would use, when the file is not a zip, has no
+    manifest, or its manifest does not follow the schema. The members are checked only
+    when the zip is unpacked for grading.
+    """
+    archive = Path(archive)
+    refuse = _Refusal(archive)
+    try:
+        size = archive.stat().st_size
+    except OSError:
+        raise SubmissionError(f"{archive}: no such file", problem=f"{archive.name}: no such file") from None
+    if size > MAX_ARCHIVE_BYTES:
+        raise refuse(f"the file is {_mb(size)}; a submission is at most {_mb(MAX_ARCHIVE_BYTES)}")
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise refuse(f"not a zip file, or a damaged one ({_line(exc)})") from None
+    with zf:
+        by_name = {info.filename: info for info in zf.infolist() if not info.filename.endswith("/")}
+        return list(_read_manifest(zf, by_name, refuse)["labs"])
 
 
 def _declared_entries(archive: Path) -> int | None:
@@ -555,7 +578,7 @@ def submission_labs(path: Path, labs: list[str] | None, workdir: Path) -> dict[s
     elif path.is_dir():
         found = _folder_labs(path, wanted)
     else:
-        raise SubmissionError(f"{path}: no such file or folder")
+        raise SubmissionError(f"{path}: no such file or folder", problem=f"{path.name}: no such file or folder")
     if wanted is None:
         return dict(sorted(found.items()))
     chosen: dict[str, Path] = {}
@@ -572,7 +595,8 @@ def _folder_labs(folder: Path, wanted: list[str] | None, *, depth: int = 0) -> d
     if (folder / MARKER).is_file():
         lab_id = _marker_lab(folder / MARKER)
         if wanted is not None and len(wanted) == 1 and wanted != [lab_id]:
-            raise SubmissionError(f"{folder} is a {lab_id} workspace, not {wanted[0]}")
+            raise SubmissionError(f"{folder} is a {lab_id} workspace, not {wanted[0]}",
+                                  problem=f"the folder {folder.name} is a {lab_id} workspace, not {wanted[0]}")
         return {lab_id: folder}
     known = set(catalog.lab_ids())
     found: dict[str, Path] = {}
@@ -587,7 +611,8 @@ def _folder_labs(folder: Path, wanted: list[str] | None, *, depth: int = 0) -> d
         return found
     if wanted is None or len(wanted) != 1:
         raise SubmissionError(
-            f"{folder}: cannot tell which lab this is: no {MARKER} and no <lab-id>/ folders (name the lab)"
+            f"{folder}: cannot tell which lab this is: no {MARKER} and no <lab-id>/ folders (name the lab)",
+            problem=f"cannot tell which lab this is: no {MARKER} and no folder named after a lab",
         )
     lab = catalog.get_lab(wanted[0])
     if depth == 0 and not any((folder / rel).is_file() for rel in lab.files):

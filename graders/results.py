@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-__all__ = ["Status", "Dimension", "CheckResult", "LabResult", "SubmissionResult", "DimensionScore", "SCALE_THRESHOLDS", "scorecard"]
+__all__ = ["Status", "GradingStatus", "Dimension", "CheckResult", "LabResult", "SubmissionResult", "DimensionScore", "SCALE_THRESHOLDS", "scorecard"]
 
 
 class Status(str, enum.Enum):
@@ -16,6 +16,19 @@ class Status(str, enum.Enum):
     FAILED = "failed"
     ERRORED = "errored"
     SKIPPED = "skipped"
+
+
+class GradingStatus(str, enum.Enum):
+    """What became of a submission (or one lab of it): every discovered submission has one.
+
+    graded      the hidden checks ran (whatever the score)
+    refused     the submission was refused before any check ran (an unsafe or damaged zip): 0 points
+    ungradable  nothing in it can be graded (an empty folder, no folder named after a lab, an unknown lab)
+    """
+
+    GRADED = "graded"
+    REFUSED = "refused"
+    UNGRADABLE = "ungradable"
 
 
 class Dimension(str, enum.Enum):
@@ -64,6 +77,12 @@ class LabResult:
     graded_at: str = ""
     duration: float = 0.0
     problems: tuple[str, ...] = field(default_factory=tuple)
+    status: GradingStatus = GradingStatus.GRADED
+
+    @property
+    def reason(self) -> str:
+        """Why this lab was not graded (empty when it was): the refusal, for the learner."""
+        return self.problems[0] if self.status is not GradingStatus.GRADED and self.problems else ""
 
     @property
     def percent(self) -> float:
@@ -75,11 +94,20 @@ class LabResult:
 
 @dataclass(frozen=True)
 class SubmissionResult:
-    """One learner's submission: the labs it holds, each graded."""
+    """One learner's submission: the labs it holds, each graded, or why none could be.
+
+    ``status`` and ``reason`` are the submission's as a whole: ``graded`` when
+    any lab was graded, ``refused`` when every lab (or the file itself) was
+    refused, ``ungradable`` when no lab could be found in it (the gradebook
+    decides it, once); ``source`` is the file or folder name it came from.
+    """
 
     submission: str
     labs: tuple[LabResult, ...]
     problems: tuple[str, ...] = ()
+    status: GradingStatus = GradingStatus.GRADED
+    reason: str = ""
+    source: str = ""
 
     @property
     def score(self) -> float:

@@ -18,6 +18,7 @@ def to_dict(result: LabResult) -> dict:
         "lab": result.lab,
         "title": result.title,
         "submission": result.submission,
+        "status": result.status.value,
         "score": _num(result.score),
         "max_score": _num(result.max_score),
         "percent": result.percent,
@@ -46,7 +47,7 @@ def to_json(result: LabResult, *, color: bool = False) -> str:
 
 def from_dict(doc: dict) -> LabResult:
     """Rebuild a LabResult from its ``iclab/result/v1`` JSON (journals, merged shards)."""
-    from ..results import CheckResult, Dimension, Status
+    from ..results import CheckResult, Dimension, GradingStatus, Status
 
     if doc.get("schema") != SCHEMA_ID:
         raise ValueError(f"not an {SCHEMA_ID} document")
@@ -62,4 +63,6 @@ def from_dict(doc: dict) -> LabResult:
         lab=doc["lab"], title=doc["title"], submission=doc["submission"], checks=checks,
         score=float(doc["score"]), max_score=float(doc["max_score"]), tool_version=doc["tool_version"],
         graded_at=doc.get("graded_at", ""), duration=float(doc.get("duration", 0)), problems=tuple(doc.get("problems", ())),
+        # Journals written before statuses existed hold graded results (refusals were not recorded apart).
+        status=GradingStatus(doc.get("status", GradingStatus.GRADED.value)),
     )
