@@ -1,8 +1,9 @@
 """The iclab command line: a thin shell over the graders and mock_services packages.
 
 Each command parses, calls one core function, renders. Exit codes: 0 when the
-work finished (whatever the score), 1 for --fail-under or failed proofs,
-2 for usage errors, 3 for an internal fault (our bug).
+work finished (whatever the score), 1 for --fail-under, failed proofs or an
+environment failure (an output that cannot be written: read-only folder, full
+disk), 2 for usage errors, 3 for an internal fault (our bug), 130 for Ctrl+C.
 """
 from __future__ import annotations
 
@@ -119,7 +120,10 @@ def grade(lab_id: str, path: Path, fmt: str, output: Path | None, fail_under: fl
         result = engine.grade(lab, folder, label=path.stem if path.is_file() else path.name)
     text = FORMATS[fmt](result, color=_color() and output is None and fmt == "text")
     if output:
-        output.write_text(text, encoding="utf-8")
+        from graders import atomic
+
+        atomic.ensure_folder(output.parent)
+        atomic.write_text(output, text)  # never a truncated result file, whatever happens mid-write
         click.echo(f"{lab.id}: {result.score:g}/{result.max_score:g} -> {output}", err=True)
     else:
         click.echo(text, nl=False)
@@ -254,45 +258,92 @@ def _isolation_line() -> str:
 
 
 class _ProgressPrinter:
-    """A bar with rate and ETA on a terminal; a plain line every tenth of the way in CI logs."""
+    """A bar with rate and ETA on a terminal, redrawn in place; a plain line every tenth of the way in CI logs.
 
-    def __init__(self, total: int, tty: bool):
-        self.total, self.tty, self.next_line = total, tty, 0
+    The bar never reaches the terminal's last column (a line that long wraps, and every redraw would
+    then start a new line): it shrinks, then goes, on narrow terminals.
+    """
+
+    def __init__(self, tty: bool, columns: int | None = None):
+        self.tty, self.columns, self.next_line, self.drawn = tty, columns, 0, 0
+
+    def line(self, p, width: int) -> str:
+        """The progress line for a terminal ``width`` columns wide: at most width - 1 characters."""
+        eta = f"{p.eta:.0f}s" if p.eta is not None else "?"
+        for tail in (f" {p.done}/{p.total}  {p.rate:.1f}/s  eta {eta}", f" {p.done}/{p.total} eta {eta}",
+                     f" {p.done}/{p.total}"):
+            room = width - 1 - len(tail) - 2
+            if room >= 10:
+                filled = int(min(room, 30) * p.done / max(1, p.total))
+                return f"[{'#' * filled}{'.' * (min(room, 30) - filled)}]{tail}"
+            if len(tail) <= width - 1:
+                return tail.lstrip()
+        return f"{p.done}/{p.total}"[: max(1, width - 1)]
 
     def __call__(self, p) -> None:
-        eta = f"{p.eta:.0f}s" if p.eta is not None else "?"
+        if p.done == 0:
+            if p.already:
+                click.echo(f"resuming: {p.already} gradings already in the journal, {p.total} left to grade", err=True)
+            return
         if self.tty:
-            width = 30
-            filled = int(width * p.done / max(1, p.total))
-            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total}  {p.rate:.1f}/s  eta {eta} ",
-                       nl=False, err=True)
+            import shutil
+
+            text = self.line(p, self.columns or shutil.get_terminal_size().columns)
+            click.echo("\r" + text + " " * max(0, self.drawn - len(text)), nl=False, err=True)
+            self.drawn = len(text)
             if p.done == p.total:
                 click.echo("", err=True)
+                self.drawn = 0
         elif p.done >= self.next_line or p.done == p.total:
+            eta = f"{p.eta:.0f}s" if p.eta is not None else "?"
             click.echo(f"graded {p.done}/{p.total} ({p.rate:.1f}/s, eta {eta})", err=True)
-            self.next_line = p.done + max(1, self.total // 10)
+            self.next_line = p.done + max(1, p.total // 10)
+
+    def interrupted(self) -> None:
+        if self.tty and self.drawn:
+            click.echo("", err=True)
+            self.drawn = 0
+
+
+def _jobs_help() -> str:
+    from graders.batch.runner import default_jobs
+
+    return f"Parallel gradings (default: two per core, at least 2; {default_jobs()} on this machine)."
 
 
 @cli.command()
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--labs", "labs", multiple=True, help="Grade every submission on these labs (default: the labs each holds).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Parallel gradings (default: the machine's cores).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help=_jobs_help())
 @click.option("--shard", help="K/N: grade only this deterministic share (one CI job of N).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("iclab-out"), show_default=True)
 def batch(submissions: Path, labs: tuple[str, ...], jobs: int | None, shard: str | None, out: Path) -> None:
     """Grade every submission in SUBMISSIONS (one folder or .zip per learner); resumable."""
     from graders import gradebook
-    from graders.batch import make_plan, run_batch
+    from graders.batch import Interrupted, make_plan, run_batch
 
     plan = make_plan(submissions, list(labs) or None, shard)
-    for note in plan.skipped:
-        click.echo(f"skipped {note}", err=True)
-    click.echo(f"{len(plan.units)} gradings planned (shard {plan.shard[0]}/{plan.shard[1]}) -> {out}", err=True)
+    click.echo(f"{len(plan.units)} gradings planned for {plan.learners} learners (shard {plan.shard[0]}/{plan.shard[1]}) "
+               f"-> {out}", err=True)
+    if plan.ungradable:
+        click.echo(f"{len(plan.ungradable)} of them hold nothing to grade (each is in the gradebook with the reason):",
+                   err=True)
+        for line in plan.skipped[:10]:
+            click.echo(f"  {line}", err=True)
+        if len(plan.ungradable) > 10:
+            click.echo(f"  ... and {len(plan.ungradable) - 10} more (SELECT * FROM learners WHERE status <> 'graded')",
+                       err=True)
     click.echo(_isolation_line(), err=True)
-    summary = run_batch(plan, out, jobs=jobs, on_progress=_ProgressPrinter(len(plan.units), sys.stderr.isatty()))
+    progress = _ProgressPrinter(sys.stderr.isatty())
+    try:
+        summary = run_batch(plan, out, jobs=jobs, on_progress=progress)
+    except Interrupted:
+        progress.interrupted()
+        raise
     info = gradebook.build(out, [out / "journal.jsonl"])
     click.echo(f"graded {summary.graded} now, {summary.resumed} already in the journal, in {summary.elapsed:.1f}s; "
-               f"gradebook: {info.path} ({info.submissions} submissions, {info.gradings} gradings)")
+               f"gradebook: {info.path} ({info.submissions} learners, {info.ungradable} of them not graded; "
+               f"{info.gradings} gradings)")
     if summary.failed_units:
         for line in summary.failed_units[:10]:
             click.echo(f"internal error: {line}", err=True)
@@ -307,7 +358,8 @@ def merge(folders: tuple[Path, ...], out: Path) -> None:
     from graders.batch.merge import merge as merge_runs
 
     info = merge_runs(list(folders), out)
-    click.echo(f"merged {len(folders)} shards: {info.path} ({info.submissions} submissions, {info.gradings} gradings)")
+    click.echo(f"merged {len(folders)} shards: {info.path} ({info.submissions} learners, {info.ungradable} of them "
+               f"not graded; {info.gradings} gradings)")
 
 
 @cli.group()
@@ -321,7 +373,7 @@ def gradebook() -> None:
               help="The batch output folder holding gradebook.duckdb.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
 def gradebook_query(sql: str, out: Path, as_csv: bool) -> None:
-    """Run one read-only SQL query (tables: submissions, labs, checks)."""
+    """Run one read-only SQL query (tables: learners, lab_results, check_results; see docs/gradebook.md)."""
     import csv
     import io
 
@@ -380,15 +432,28 @@ def main() -> None:
     except IclabError as exc:
         click.echo(f"iclab: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        from graders.atomic import ENVIRONMENT_ERRNOS, output_error
+
+        if exc.errno not in ENVIRONMENT_ERRNOS:
+            _internal_error()
+        # The machine, not iclab: a read-only folder, a full disk. One line, exit 1.
+        where = exc.filename or exc.filename2 or "an output"
+        click.echo(f"iclab: {output_error(Path(str(where)), exc)}", err=True)
+        sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception:
-        click.echo("iclab: internal error (our bug, please report it):", err=True)
-        click.echo(traceback.format_exc(limit=6), err=True)
-        sys.exit(3)
+        _internal_error()
+
+
+def _internal_error() -> None:
+    click.echo("iclab: internal error (our bug, please report it):", err=True)
+    click.echo(traceback.format_exc(limit=6), err=True)
+    sys.exit(3)
 
 
 if __name__ == "__main__":

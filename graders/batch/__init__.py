@@ -1,7 +1,7 @@
 """Grade many submissions: planned, sharded, parallel, journaled as it goes, resumable."""
 from __future__ import annotations
 
-from .plan import Plan, Unit, make_plan
-from .runner import BatchSummary, run_batch
+from .plan import Plan, Ungradable, Unit, make_plan
+from .runner import BatchSummary, Interrupted, run_batch
 
-__all__ = ["Plan", "Unit", "make_plan", "BatchSummary", "run_batch"]
+__all__ = ["Plan", "Unit", "Ungradable", "make_plan", "BatchSummary", "Interrupted", "run_batch"]

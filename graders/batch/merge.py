@@ -1,8 +1,10 @@
 """Join the outputs of N sharded batch runs (one per CI job) into one gradebook.
 
 Refuses, with the shard named, anything that would give a wrong gradebook:
-a shard missing or given twice, shards of different runs, a shard that did
-not finish, or two shards that graded the same unit.
+a shard missing or given twice, shards of different runs (another cohort,
+other --labs, another shard count or iclab: their fingerprints differ), a
+shard that did not finish, two shards that graded the same unit, or an
+output folder that is one of the shards.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 from ..errors import UsageError
 from .. import gradebook
 from .journal import read_entries
+from .runner import read_run
 
 __all__ = ["merge"]
 
@@ -20,20 +23,27 @@ def _load(folder: Path) -> dict:
     path = folder / "run.json"
     if not path.is_file():
         raise UsageError(f"{folder}: not a batch output (no run.json)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        raise UsageError(f"{path}: unreadable run.json") from None
+    return read_run(path)
 
 
 def merge(folders: list[Path], out: Path) -> gradebook.GradebookInfo:
     if not folders:
         raise UsageError("merge needs at least one batch output folder")
+    target = out.resolve()
+    for folder in folders:
+        if folder.resolve() == target:
+            raise UsageError(f"--out {out} is one of the shards being merged; give a new folder for the merged gradebook")
     runs = [(f, _load(f)) for f in folders]
     counts = {r["shard"]["count"] for _, r in runs}
     labs = {json.dumps(r.get("labs")) for _, r in runs}
     if len(counts) != 1 or len(labs) != 1:
         raise UsageError("these folders come from different runs (shard counts or --labs differ)")
+    first_folder, first = runs[0]
+    for folder, run in runs[1:]:
+        if run.get("fingerprint") != first.get("fingerprint"):
+            raise UsageError(f"{folder} was graded from another cohort or with other settings than {first_folder} "
+                             f"(fingerprints {run.get('fingerprint') or 'none'} and {first.get('fingerprint') or 'none'}); "
+                             "grade every shard from the same submissions folder with the same iclab and options")
     total = counts.pop()
     seen: dict[int, Path] = {}
     for folder, run in runs:

@@ -1,9 +1,15 @@
-"""JUnit XML for CI test-report readers: a testsuite per lab, a testcase per check."""
+"""JUnit XML for CI test-report readers: a testsuite per lab, a testcase per check.
+
+A learner's file (``to_junit_submission``) carries the learner's status: a lab
+refused before any check ran is a suite whose every check is an error with the
+refusal; a learner with no lab to grade is one suite holding one errored
+testcase that says why, so CI shows them rather than nothing.
+"""
 from __future__ import annotations
 
 from lxml import etree
 
-from ..results import LabResult, Status
+from ..results import GradingStatus, LabResult, Status, SubmissionResult
 
 
 def _num(x: float) -> str:
@@ -22,6 +28,25 @@ def to_junit_many(results, name: str = "iclab") -> str:
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
+def to_junit_submission(submission: SubmissionResult, name: str = "iclab") -> str:
+    """One learner's testsuites: a suite per lab, or one errored testcase saying why nothing was graded."""
+    root = etree.Element("testsuites", name=name)
+    for result in submission.labs:
+        _suite(root, result)
+    if not submission.labs:
+        kind = "Refused" if submission.status is GradingStatus.REFUSED else "Ungradable"
+        suite = etree.SubElement(root, "testsuite", name="submission", tests="1", failures="0", errors="1",
+                                 skipped="0", time="0.000")
+        props = etree.SubElement(suite, "properties")
+        for key, value in (("submission", submission.submission), ("source", submission.source),
+                           ("status", submission.status.value), ("reason", submission.reason)):
+            etree.SubElement(props, "property", name=key, value=value)
+        case = etree.SubElement(suite, "testcase", classname="iclab.submission",
+                                name=f"{submission.status.value}: nothing could be graded", time="0.000")
+        etree.SubElement(case, "error", message=submission.reason, type=kind).text = submission.reason
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode("utf-8")
+
+
 def _suite(root, result: LabResult) -> None:
     suite = etree.SubElement(
         root, "testsuite",
@@ -34,8 +59,9 @@ def _suite(root, result: LabResult) -> None:
         timestamp=result.graded_at.replace("+00:00", "") if result.graded_at else "",
     )
     props = etree.SubElement(suite, "properties")
-    for key, value in (("submission", result.submission), ("score", _num(result.score)),
-                       ("max_score", _num(result.max_score)), ("tool_version", result.tool_version)):
+    for key, value in (("submission", result.submission), ("status", result.status.value),
+                       ("score", _num(result.score)), ("max_score", _num(result.max_score)),
+                       ("tool_version", result.tool_version)):
         etree.SubElement(props, "property", name=key, value=value)
     for c in result.checks:
         case = etree.SubElement(suite, "testcase", classname=f"iclab.{result.lab}", name=f"{c.id}: {c.title}",

@@ -48,8 +48,9 @@ def _cohort(root: Path, n: int) -> dict[str, float]:
 def _rows(db: Path):
     con = duckdb.connect(str(db), read_only=True)
     try:
-        labs = con.execute("SELECT submission, lab, score, max_score, problems FROM labs ORDER BY 1, 2").fetchall()
-        checks = con.execute("SELECT submission, lab, seq, check_id, status, points, reason, evidence FROM checks ORDER BY 1, 2, 3").fetchall()
+        labs = con.execute("SELECT learner, lab, score, max_score, problems FROM lab_results ORDER BY 1, 2").fetchall()
+        checks = con.execute("SELECT learner, lab, check_no, check_id, status, points, reason, evidence "
+                             "FROM check_results ORDER BY 1, 2, 3").fetchall()
         return labs, checks
     finally:
         con.close()
@@ -81,14 +82,14 @@ def test_batch_grades_everyone_and_hostile_submissions_harm_no_one(cohort, full_
 
 
 def test_exports_are_written(full_run):
-    assert (full_run / "gradebook.csv").read_text().startswith("submission,lab,score")
+    assert (full_run / "gradebook.csv").read_text().startswith("learner,lab,status,reason,score")
     doc = json.loads((full_run / "gradebook.json").read_text())
-    assert len(doc) == 24 and doc[0]["labs"][0]["schema"] == "iclab/result/v1"
+    assert len(doc) == 24 and doc[0]["labs"][0]["schema"] == "iclab/result/v1" and doc[0]["status"] == "graded"
     assert len(list((full_run / "junit").glob("*.xml"))) == 24
 
 
 def test_gradebook_query(full_run):
-    result = iclab("gradebook", "query", "SELECT count(*) AS n FROM submissions WHERE percent = 100", "--out", full_run, "--csv")
+    result = iclab("gradebook", "query", "SELECT count(*) AS n FROM learners WHERE percent = 100", "--out", full_run, "--csv")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1] == "3"
     bad = iclab("gradebook", "query", "SELEC nonsense", "--out", full_run)
@@ -177,6 +178,9 @@ def test_packed_and_hostile_zips_in_one_batch(tmp_path):
     scores = {sub: (score, problems) for sub, _, score, _, problems in labs}
     assert scores["alice"][0] == 100 and scores["bob"][0] == 90
     assert scores["mallory"][0] == 0 and "refused" in scores["mallory"][1]
+    # "refused" said once, with the learner's file name, never a path of the grading machine.
+    assert scores["mallory"][1].count("refused") == 1 and scores["mallory"][1].startswith("mallory.zip was refused: ")
+    assert str(tmp_path) not in scores["mallory"][1] and "/tmp" not in scores["mallory"][1]
     assert not (tmp_path / "escaped.py").exists() and not (root.parent / "escaped.py").exists()
 
 
