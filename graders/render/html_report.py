@@ -3,12 +3,16 @@
 Inline CSS, inline SVG charts, no JavaScript and no external URL, so it can be
 mailed, archived as a CI artifact or printed. It shows, per lab, the score
 distribution and the checks most often failed with their (already masked)
-reasons, and per learner the per-lab scores, the total and the role
-blueprint's 1-5 scorecard with its thresholds written down.
+reasons; per learner the status (graded, refused, ungradable, with the
+reason), the per-lab scores, the total and the role blueprint's 1-5
+scorecard with its thresholds written down; and each learner's lost checks.
+
+It fits a laptop (1400 px) and a phone (390 px) without sideways scrolling:
+on narrow screens every table becomes a stack of cards, each cell labelled.
 
 Renderers never compute verdicts. The counting needed for display (histogram
 bins, mean and median, failure tallies) lives in the small pure functions
-below, :func:`score_histogram`, :func:`summarize_labs` and
+below, :func:`score_histogram`, :func:`summarize_labs`, :func:`lost_checks` and
 :func:`scale_legend`, each tested on its own; the HTML functions only lay out
 what they return. All untrusted text (submission names, titles, reasons,
 problems) goes through :func:`_e`. The output is byte-identical for the same
@@ -23,13 +27,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..results import SCALE_THRESHOLDS, Dimension, LabResult, Status, SubmissionResult, scorecard
+from ..results import SCALE_THRESHOLDS, Dimension, GradingStatus, LabResult, Status, SubmissionResult, scorecard
 
 __all__ = [
     "BAR_COLOUR",
     "BINS",
+    "DIMENSION_ABBREVIATIONS",
     "FailedCheck",
     "LabSummary",
+    "LostCheck",
+    "lost_checks",
     "render_html_report",
     "scale_legend",
     "score_histogram",
@@ -44,6 +51,12 @@ BAR_COLOUR = "#2f6db5"
 
 # The blueprint's words for the scale's anchors (section 19: 1 = gap, 3 = meets, 5 = standout).
 _LEVEL_WORDS = {1: "gap", 3: "meets", 5: "standout"}
+
+DIMENSION_ABBREVIATIONS = {
+    Dimension.INTEGRATION: "INT", Dimension.API_DATA: "API", Dimension.TROUBLESHOOTING: "TRB",
+    Dimension.SDLC: "SDLC", Dimension.SECURITY: "SEC", Dimension.COMMUNICATION: "COM",
+}
+"""Short names of the scorecard dimensions in the learners table (spelled out in the legend)."""
 
 _TOP_CHECKS = 10  # most-failed checks shown per lab
 _TOP_REASONS = 3  # most common reasons shown per check
@@ -157,6 +170,31 @@ def summarize_labs(results: Sequence[SubmissionResult], *, top_checks: int = _TO
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class LostCheck:
+    """A check one learner lost (failed or errored), or one lab refused whole."""
+
+    lab: str
+    check_id: str  # empty for a refused lab
+    title: str
+    lost_points: float
+    max_points: float
+    reason: str
+
+
+def lost_checks(submission: SubmissionResult) -> tuple[LostCheck, ...]:
+    """What a learner lost, lab by lab: each failed or errored check; a refused lab once, with its reason."""
+    out = []
+    for lab in _unique_labs(submission):
+        if lab.status is not GradingStatus.GRADED:
+            out.append(LostCheck(lab.lab, "", lab.title, lab.max_score, lab.max_score, lab.reason))
+            continue
+        for check in lab.failed():
+            out.append(LostCheck(lab.lab, check.id, check.title, round(check.max_points - check.points, 2),
+                                 check.max_points, check.reason.strip() or "(no reason given)"))
+    return tuple(out)
+
+
 def scale_legend() -> tuple[tuple[str, int, str], ...]:
     """The 1-5 scale as (share band, level, blueprint word), straight from SCALE_THRESHOLDS."""
     out = []
@@ -210,7 +248,8 @@ def _pct(p: float) -> str:
 _CSS = """
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d9dee7; --soft: #f4f6f9; --bar: %(bar)s; }
 * { box-sizing: border-box; }
-body { margin: 0; padding: 28px 36px 48px; color: var(--ink); background: #fff;
+html { -webkit-text-size-adjust: 100%%; text-size-adjust: 100%%; }
+body { margin: 0 auto; max-width: 1600px; padding: 28px 36px 48px; color: var(--ink); background: #fff;
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", "Liberation Sans", Arial, sans-serif; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
@@ -218,18 +257,20 @@ h3 { font-size: 15px; margin: 18px 0 6px; }
 .meta { color: var(--muted); margin: 0 0 14px; }
 .muted { color: var(--muted); }
 .small { font-size: .86em; }
-.tiles { display: flex; gap: 12px; flex-wrap: wrap; margin: 12px 0 8px; }
-.tile { border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 120px; background: var(--soft); }
+.tiles { display: flex; gap: 10px; flex-wrap: wrap; margin: 12px 0 8px; }
+.tile { border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 104px; background: var(--soft); }
 .tile b { display: block; font-size: 22px; }
 table { border-collapse: collapse; width: 100%%; margin: 6px 0 4px; }
-th, td { text-align: left; vertical-align: top; padding: 5px 8px; border-bottom: 1px solid var(--line); }
+th, td { text-align: left; vertical-align: top; padding: 5px 7px; border-bottom: 1px solid var(--line); }
 th { font-size: .86em; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); background: var(--soft); }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.lvl, th.lvl { text-align: center; }
-td, .name, .reason { overflow-wrap: anywhere; }
+th.lab { text-transform: none; letter-spacing: 0; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td, th { overflow-wrap: break-word; }
+.name, .reason, .notes li { overflow-wrap: anywhere; }
 code { font: .86em/1.3 "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 16px; }
-figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px 6px; break-inside: avoid; }
+.nowrap { white-space: nowrap; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%%, 420px), 1fr)); gap: 16px; }
+figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px 6px; break-inside: avoid; min-width: 0; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 figcaption .muted { font-weight: 400; }
 svg.hist { display: block; width: 100%%; height: auto; }
@@ -241,20 +282,42 @@ table.failed col.c-count { width: 12%%; }
 .reasons { margin: 0; padding-left: 16px; }
 .reasons li { margin: 0; }
 .legend { margin: 6px 0 10px; }
-.lv { display: inline-block; min-width: 24px; padding: 1px 6px; border-radius: 10px; font-weight: 700; text-align: center; }
+.lv { display: inline-block; min-width: 22px; padding: 1px 6px; border-radius: 10px; font-weight: 700; text-align: center; }
 .lv1 { background: #f8d4d4; color: #8a1c1c; }
 .lv2 { background: #fbe3c7; color: #7a4307; }
 .lv3 { background: #e8ecf2; color: #2b3444; }
 .lv4 { background: #d3ecd9; color: #195c2c; }
 .lv5 { background: #a9dcb7; color: #0f4420; }
+.dims { display: flex; flex-wrap: wrap; gap: 3px 8px; }
+.dim { white-space: nowrap; font-size: .86em; }
+.status { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: .8em; font-weight: 700; }
+.status-refused { background: #f8d4d4; color: #8a1c1c; }
+.status-ungradable { background: #fbe3c7; color: #7a4307; }
 .notes { margin: 2px 0 0; padding-left: 16px; color: #7a4307; font-size: .86em; }
+.lost { margin: 0 0 12px; }
+.lost h3 { margin: 12px 0 4px; }
+.lost ul { margin: 0; padding-left: 18px; }
+.lost li { margin: 1px 0; }
 .empty { color: var(--muted); font-style: italic; }
 footer { margin-top: 36px; color: var(--muted); font-size: .86em; }
+@media (max-width: 720px) {
+  body { padding: 16px 12px 32px; }
+  h1 { font-size: 20px; }
+  .tile { min-width: 0; flex: 1 1 88px; padding: 6px 10px; }
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; width: 100%%; }
+  table.stack thead, table.stack colgroup { display: none; }
+  table.stack tr { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 10px; padding: 4px 10px; }
+  table.stack td { border: 0; padding: 3px 0; text-align: left; }
+  table.stack td[data-label]::before { content: attr(data-label); display: block; font-size: .78em;
+    text-transform: uppercase; letter-spacing: .03em; color: var(--muted); }
+  table.stack td.cell-inline { display: inline-block; width: auto; min-width: 8.5em; margin: 0 10px 0 0; }
+  table.stack tr.nothing td.cell-inline, table.stack tr.nothing td.scorecard { display: none; }
+}
 @media print {
-  body { padding: 0; font-size: 12px; }
+  body { padding: 0; font-size: 12px; max-width: none; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   h2 { break-after: avoid; }
-  tr, figure, .check-table { break-inside: avoid; }
+  tr, figure, .check-table, .lost { break-inside: avoid; }
   .charts { grid-template-columns: 1fr 1fr; }
 }
 @page { size: A4 landscape; margin: 12mm; }
@@ -327,34 +390,47 @@ def _nice_step(peak: int) -> int:
         magnitude *= 10
 
 
-def _level_chip(level: int, title: str = "") -> str:
-    word = _LEVEL_WORDS.get(level, "")
+def _level_chip(level: int, title: str = "", *, word: bool = True) -> str:
+    said = _LEVEL_WORDS.get(level, "") if word else ""
     tip = f' title="{_e(title)}"' if title else ""
     return f'<span class="lv lv{level}" data-level="{level}"{tip}>{level}</span>' + (
-        f' <span class="small muted">{word}</span>' if word else "")
+        f' <span class="small muted">{said}</span>' if said else "")
 
 
 def _legend_html() -> str:
     bands = " &middot; ".join(
         f'<span class="band">{_e(band)} = {_level_chip(level)}</span>' for band, level, _ in scale_legend())
+    dims = " &middot; ".join(f'<span class="nowrap" data-dimension="{_e(d.value)}"><b>{_e(abbr)}</b> {_e(d.value)}</span>'
+                             for d, abbr in DIMENSION_ABBREVIATIONS.items())
     return (f'<p class="legend" id="scale-legend"><strong>Scorecard scale</strong> (role blueprint, 1 = gap, '
-            f"3 = meets, 5 = standout): the share of a dimension's points earned &rarr; {bands}.</p>")
+            f"3 = meets, 5 = standout): the share of a dimension's points earned &rarr; {bands}.</p>"
+            f'<p class="legend small" id="dimension-legend"><strong>Dimensions</strong>: {dims}.</p>')
+
+
+def _tile_counts(results: Sequence[SubmissionResult], labs: Sequence[LabSummary]) -> list[tuple[str, str]]:
+    by_status = Counter(s.status for s in results)
+    tiles = [("submissions", str(len(results))), ("graded", str(by_status[GradingStatus.GRADED]))]
+    tiles += [(status.value, str(by_status[status])) for status in (GradingStatus.REFUSED, GradingStatus.UNGRADABLE)
+              if by_status[status]]
+    return tiles + [("labs", str(len(labs))), ("lab results", str(sum(s.graded for s in labs)))]
 
 
 def _summary_html(results: Sequence[SubmissionResult], labs: Sequence[LabSummary]) -> str:
-    tiles = [("submissions", str(len(results))), ("labs", str(len(labs))),
-             ("lab results", str(sum(s.graded for s in labs)))]
     out = ['<div class="tiles">']
-    out += [f'<div class="tile" data-stat="{_e(k)}"><b>{_e(v)}</b><span class="muted">{_e(k)}</span></div>' for k, v in tiles]
+    out += [f'<div class="tile" data-stat="{_e(k)}"><b>{_e(v)}</b><span class="muted">{_e(k)}</span></div>'
+            for k, v in _tile_counts(results, labs)]
     out.append("</div>")
-    out.append('<table id="lab-summary"><thead><tr><th>Lab</th><th>Title</th><th class="num">Graded</th>'
+    out.append('<table id="lab-summary" class="stack"><thead><tr><th>Lab</th><th>Title</th><th class="num">Graded</th>'
                '<th class="num">Mean</th><th class="num">Median</th><th class="num">Min</th><th class="num">Max</th>'
                '<th class="num">Full marks</th></tr></thead><tbody>')
     for s in labs:
         out.append(f'<tr data-lab="{_e(s.lab)}"><td><code>{_e(s.lab)}</code></td><td>{_e(s.title)}</td>'
-                   f'<td class="num">{s.graded}</td><td class="num mean">{_pct(s.mean)}</td>'
-                   f'<td class="num median">{_pct(s.median)}</td><td class="num">{_pct(s.low)}</td>'
-                   f'<td class="num">{_pct(s.high)}</td><td class="num">{s.full_marks}</td></tr>')
+                   f'<td class="num cell-inline" data-label="graded">{s.graded}</td>'
+                   f'<td class="num mean cell-inline" data-label="mean">{_pct(s.mean)}</td>'
+                   f'<td class="num median cell-inline" data-label="median">{_pct(s.median)}</td>'
+                   f'<td class="num cell-inline" data-label="min">{_pct(s.low)}</td>'
+                   f'<td class="num cell-inline" data-label="max">{_pct(s.high)}</td>'
+                   f'<td class="num cell-inline" data-label="full marks">{s.full_marks}</td></tr>')
     if not labs:
         out.append('<tr><td colspan="8" class="empty">No lab results.</td></tr>')
     out.append("</tbody></table>")
@@ -380,7 +456,7 @@ def _failed_html(labs: Sequence[LabSummary]) -> str:
         if not s.failed_checks:
             out.append(f'<p class="empty" data-lab="{_e(s.lab)}">Every graded check passed in all {s.graded} submissions.</p></div>')
             continue
-        out.append(f'<table class="failed" data-lab="{_e(s.lab)}"><colgroup><col class="c-id"><col class="c-title">'
+        out.append(f'<table class="failed stack" data-lab="{_e(s.lab)}"><colgroup><col class="c-id"><col class="c-title">'
                    '<col class="c-count"><col></colgroup><thead><tr><th>Check</th><th>Title</th>'
                    '<th class="num">Failed</th><th>Most common reasons</th></tr></thead><tbody>')
         for f in s.failed_checks:
@@ -390,8 +466,8 @@ def _failed_html(labs: Sequence[LabSummary]) -> str:
             if f.other_reasons:
                 reasons += f'<li class="small muted">+{f.other_reasons} other reason{"s" if f.other_reasons > 1 else ""}</li>'
             out.append(f'<tr data-check="{_e(f.id)}"><td><code>{_e(f.id)}</code></td><td>{_e(f.title)}</td>'
-                       f'<td class="num"><span class="failed-count">{f.total}</span> of {f.graded}{errored}</td>'
-                       f'<td><ul class="reasons">{reasons}</ul></td></tr>')
+                       f'<td class="num" data-label="failed"><span class="failed-count">{f.total}</span> of {f.graded}{errored}</td>'
+                       f'<td data-label="most common reasons"><ul class="reasons">{reasons}</ul></td></tr>')
         out.append("</tbody></table>")
         if s.more_failed_checks:
             out.append(f'<p class="small muted">{s.more_failed_checks} more failing check(s) not shown.</p>')
@@ -399,19 +475,26 @@ def _failed_html(labs: Sequence[LabSummary]) -> str:
     return "".join(out) if out else '<p class="empty">No lab results.</p>'
 
 
+def _status_chip(status: GradingStatus) -> str:
+    return f' <span class="status status-{status.value}" data-status="{status.value}">{status.value}</span>'
+
+
 def _learners_html(results: Sequence[SubmissionResult], labs: Sequence[LabSummary]) -> str:
     cards = {id(s): {d.dimension: d for d in scorecard(_unique_labs(s))} for s in results}
     dims = [d for d in Dimension if any(d in card for card in cards.values())]
-    head = ['<table id="learners"><thead><tr><th>Submission</th>']
-    head += [f'<th class="num" data-lab="{_e(s.lab)}"><code>{_e(s.lab)}</code></th>' for s in labs]
+    head = ['<table id="learners" class="stack"><thead><tr><th class="learner-col">Learner</th>']
+    head += [f'<th class="num lab" data-lab="{_e(s.lab)}"><code>{_e(s.lab)}</code></th>' for s in labs]
     head.append('<th class="num">Total</th>')
-    head += [f'<th class="lvl" data-dimension="{_e(d.value)}">{_e(d.value)}</th>' for d in dims]
+    if dims:
+        head.append('<th class="scorecard">Scorecard</th>')
     head.append("</tr></thead><tbody>")
     out = ["".join(head)]
     for sub in results:
         mine = {r.lab: r for r in _unique_labs(sub)}
-        notes = list(sub.problems) + [f"{r.lab}: {p}" for r in mine.values() for p in r.problems]
-        cells = [f'<td><bdi class="name">{_e(sub.submission)}</bdi>']
+        notes = ([sub.reason] if sub.reason else []) + list(sub.problems)
+        notes += [f"{r.lab}: {p}" for r in mine.values() for p in r.problems if not (sub.reason and p == sub.reason)]
+        chip = _status_chip(sub.status) if sub.status is not GradingStatus.GRADED else ""
+        cells = [f'<td class="learner" data-status="{sub.status.value}"><bdi class="name">{_e(sub.submission)}</bdi>{chip}']
         if notes:
             shown = "".join(f"<li>{_e(n)}</li>" for n in notes[:_MAX_NOTES])
             if len(notes) > _MAX_NOTES:
@@ -420,27 +503,70 @@ def _learners_html(results: Sequence[SubmissionResult], labs: Sequence[LabSummar
         cells.append("</td>")
         for s in labs:
             r = mine.get(s.lab)
+            label = f' data-label="{_e(s.lab)}"'
             if r is None:
-                cells.append(f'<td class="num muted" data-lab="{_e(s.lab)}">&mdash;</td>')
+                cells.append(f'<td class="num muted cell-inline" data-lab="{_e(s.lab)}"{label}>&mdash;</td>')
             else:
-                cells.append(f'<td class="num" data-lab="{_e(s.lab)}" data-percent="{r.percent:g}">{_pct(r.percent)}'
-                             f'<br> <span class="small muted">{_num(r.score)}/{_num(r.max_score)}</span></td>')
-        total = _percent(sub.score, sub.max_score)
-        cells.append(f'<td class="num total" data-percent="{total:g}"><strong>{_num(sub.score)}/{_num(sub.max_score)}'
-                     f'</strong><br> <span class="small muted">{_pct(total)}</span></td>')
-        card = cards[id(sub)]
-        for d in dims:
-            score = card.get(d)
-            if score is None:
-                cells.append(f'<td class="lvl muted" data-dimension="{_e(d.value)}">&mdash;</td>')
-            else:
-                tip = f"{_num(score.points)}/{_num(score.max_points)} points"
-                cells.append(f'<td class="lvl" data-dimension="{_e(d.value)}">{_level_chip(score.level, tip)}</td>')
-        out.append(f'<tr class="learner">{"".join(cells)}</tr>')
+                shown = (f'{_pct(r.percent)}' if r.status is GradingStatus.GRADED
+                         else f'<span class="status status-{r.status.value}">{r.status.value}</span>')
+                cells.append(f'<td class="num cell-inline" data-lab="{_e(s.lab)}"{label} data-percent="{r.percent:g}">'
+                             f'{shown}<br> <span class="small muted nowrap">{_num(r.score)}/{_num(r.max_score)}</span></td>')
+        if sub.labs:
+            total = _percent(sub.score, sub.max_score)
+            cells.append(f'<td class="num total cell-inline" data-label="total" data-percent="{total:g}"><strong class="nowrap">'
+                         f'{_num(sub.score)}/{_num(sub.max_score)}</strong><br> <span class="small muted">{_pct(total)}</span></td>')
+        else:
+            cells.append('<td class="num total muted cell-inline" data-label="total">&mdash;</td>')
+        if dims and not sub.labs:
+            cells.append('<td class="scorecard muted" data-label="scorecard">&mdash;</td>')
+        elif dims:
+            card = cards[id(sub)]
+            chips = []
+            for d in dims:
+                score = card.get(d)
+                abbr = DIMENSION_ABBREVIATIONS.get(d, d.value)
+                if score is None:
+                    chips.append(f'<span class="dim muted" data-dimension="{_e(d.value)}" title="{_e(d.value)}: not evidenced">'
+                                 f"{_e(abbr)} &mdash;</span>")
+                else:
+                    tip = f"{d.value}: {_num(score.points)}/{_num(score.max_points)} points"
+                    chips.append(f'<span class="dim" data-dimension="{_e(d.value)}" title="{_e(tip)}">{_e(abbr)} '
+                                 f"{_level_chip(score.level, tip, word=False)}</span>")
+            cells.append(f'<td class="scorecard" data-label="scorecard"><div class="dims">{"".join(chips)}</div></td>')
+        out.append(f'<tr class="learner{"" if sub.labs else " nothing"}">{"".join(cells)}</tr>')
     if not results:
-        out.append(f'<tr><td colspan="{2 + len(labs) + len(dims)}" class="empty">No submissions.</td></tr>')
+        out.append(f'<tr><td colspan="{2 + len(labs) + (1 if dims else 0)}" class="empty">No submissions.</td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def _lost_html(results: Sequence[SubmissionResult]) -> str:
+    out = []
+    clean = 0
+    for sub in results:
+        lost = lost_checks(sub)
+        if sub.status is GradingStatus.GRADED and not lost:
+            clean += 1
+            continue
+        out.append(f'<div class="lost" data-learner="{_e(sub.submission)}"><h3><bdi class="name">{_e(sub.submission)}</bdi>'
+                   f'{_status_chip(sub.status) if sub.status is not GradingStatus.GRADED else ""}</h3>')
+        if not sub.labs:
+            out.append(f'<p class="reason" data-status="{sub.status.value}">Nothing graded: {_e(sub.reason)}</p></div>')
+            continue
+        items = []
+        for c in lost:
+            if not c.check_id:
+                items.append(f'<li data-lab="{_e(c.lab)}" data-status="refused"><code>{_e(c.lab)}</code> refused '
+                             f'<span class="small muted nowrap">(&minus;{_num(c.lost_points)})</span>: '
+                             f'<span class="reason">{_e(c.reason)}</span></li>')
+            else:
+                items.append(f'<li data-lab="{_e(c.lab)}" data-check="{_e(c.check_id)}"><code>{_e(c.lab)}</code> '
+                             f'<code>{_e(c.check_id)}</code> <span class="small muted nowrap">(&minus;{_num(c.lost_points)} '
+                             f'of {_num(c.max_points)})</span>: <span class="reason">{_e(c.reason)}</span></li>')
+        out.append(f'<ul>{"".join(items)}</ul></div>')
+    if clean:
+        out.append(f'<p class="muted" id="lost-none">{clean} learner{"s" if clean != 1 else ""} lost no check.</p>')
+    return "".join(out) if out else '<p class="empty">No submissions.</p>'
 
 
 def render_html_report(results: Sequence[SubmissionResult], *, title: str = "iclab gradebook",
@@ -478,6 +604,11 @@ def render_html_report(results: Sequence[SubmissionResult], *, title: str = "icl
         '<section id="learner-results"><h2>Learners</h2>',
         _legend_html(),
         _learners_html(ordered, labs),
+        "</section>\n",
+        '<section id="lost-checks"><h2>Checks lost, per learner</h2>',
+        '<p class="muted small">Every failed or errored check of each learner, with the points it cost and why; '
+        "a refused lab once, with the refusal.</p>",
+        _lost_html(ordered),
         "</section>\n",
         f"<footer>{_e(title)}{' · ' + _e(generated_at) if generated_at else ''} &middot; "
         "scorecard dimensions from the role blueprint, section 19</footer>\n",
