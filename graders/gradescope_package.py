@@ -5,8 +5,11 @@ while building the image, then ``run_autograder`` for every submission, with the
 student's upload in ``/autograder/submission``; it reads
 ``/autograder/results/results.json``. The zip::
 
-    setup.sh            a Python >= 3.11 venv in /autograder/iclab-venv, iclab installed into it
+    setup.sh            a Python >= 3.11 venv in /autograder/iclab-venv holding exactly the versions in
+                        iclab/requirements.lock, and iclab/ on its path
     run_autograder      prepare the upload, `iclab grade LAB FOLDER --format gradescope`
+    iclab/requirements.lock   every runtime dependency, pinned (==) to the version of the
+                        environment that built the package: Gradescope grades with what was tested
     iclab/              the project as an sdist would carry it: cli.py, pyproject.toml,
                         README.md, graders/ (this lab's hidden checks only),
                         mock_services/, labs/<lab>/, fixtures/<lab>/
@@ -23,17 +26,20 @@ calls; it is not a user-facing command.
 from __future__ import annotations
 
 import json
+import re
 import sys
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
-from . import catalog, paths
+from . import __version__, catalog, paths
 from .errors import IclabError, SubmissionError
 from .manifest import Lab
 from .packing import submission_labs, write_zip
 from .sandbox.child import copy_submission
 from .workspace import source_tree
 
-__all__ = ["autograder_entries", "build_autograder", "failure_results", "main", "prepare_submission"]
+__all__ = ["autograder_entries", "build_autograder", "failure_results", "main", "prepare_submission", "pinned_requirements"]
 
 
 
@@ -52,6 +58,7 @@ def autograder_entries(lab: Lab) -> dict[str, tuple[bytes, int]]:
         "setup.sh": (_SETUP.encode(), 0o755),
         "run_autograder": (_RUN.replace("@LAB@", lab.id).encode(), 0o755),
     }
+    entries["iclab/requirements.lock"] = (pinned_requirements().encode(), 0o644)
     for name in ("cli.py", "pyproject.toml", "README.md"):
         if (root / name).is_file():
             entries[f"iclab/{name}"] = ((root / name).read_bytes(), 0o644)
@@ -72,6 +79,44 @@ def autograder_entries(lab: Lab) -> dict[str, tuple[bytes, int]]:
     if leaked:
         raise IclabError(f"an autograder never carries solutions or tests, but {leaked[0]} was picked up")
     return entries
+
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned_requirements() -> str:
+    """requirements.lock: iclab's runtime dependencies and theirs, each ``==`` the version installed here.
+
+    Read from pyproject.toml and the installed distributions' metadata. A dependency only
+    some extra wants is left out; one whose marker excludes this machine is not installed
+    here, so it cannot be pinned and is left out too (pip still resolves it if needed).
+    """
+    project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    todo = [req for req in project.get("dependencies", [])]
+    pins: dict[str, str] = {}
+    while todo:
+        req = todo.pop()
+        if "extra ==" in req.replace("extra==", "extra =="):
+            continue
+        match = _NAME.match(req)
+        if not match:
+            continue
+        name = _canonical(match.group(1))
+        if name in pins:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        pins[name] = dist.version
+        todo.extend(dist.requires or [])
+    head = (f"# Pinned by `iclab gradescope` from the environment that built this package (iclab {__version__}, "
+            f"Python {sys.version_info[0]}.{sys.version_info[1]}); setup.sh installs exactly these.\n")
+    return head + "".join(f"{name}=={version}\n" for name, version in sorted(pins.items()))
 
 
 # --------------------------------------------------------------------------- what run_autograder calls
@@ -121,6 +166,14 @@ def failure_results(lab_id: str, message: str) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+_ABSOLUTE = re.compile(r"(?<![\w.~])/(?:[^\s/:'\"]+/)*([^\s/:'\"]+)")
+
+
+def for_learner(message: str) -> str:
+    """``message`` without the grading machine's paths: an absolute path becomes its last part."""
+    return _ABSOLUTE.sub(r"\1", message)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``prepare LAB UPLOAD WORKDIR`` prints the folder to grade; ``failure LAB ERRORFILE OUT`` writes results."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -128,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(prepare_submission(args[1], Path(args[2]), Path(args[3])))
         except IclabError as exc:
-            print(f"iclab: {exc}", file=sys.stderr)
+            print(f"iclab: {for_learner(getattr(exc, 'problem', None) or str(exc))}", file=sys.stderr)
             return exc.exit_code
         return 0
     if len(args) == 4 and args[0] == "failure":
@@ -138,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             lines = []
         lines = [ln.removeprefix("iclab: ") for ln in lines if ln]
         message = lines[-1] if lines else "the grader stopped without a reason (please tell your instructor)"
-        Path(args[3]).write_text(failure_results(args[1], message[:500]), encoding="utf-8")
+        Path(args[3]).write_text(failure_results(args[1], for_learner(message)[:500]), encoding="utf-8")
         return 0
     print("usage: python -m graders.gradescope_package prepare LAB UPLOAD WORKDIR | failure LAB ERRORFILE OUT",
           file=sys.stderr)
@@ -149,8 +202,8 @@ def main(argv: list[str] | None = None) -> int:
 
 _SETUP = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder image.
-# It makes a Python >= 3.11 venv in $ROOT/iclab-venv and installs iclab (the copy in
-# source/iclab) and its dependencies into it.
+# It makes a Python >= 3.11 venv in $ROOT/iclab-venv, installs the pinned dependencies
+# (source/iclab/requirements.lock) into it and puts iclab (source/iclab) on its path.
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SRC="$ROOT/source/iclab"
@@ -180,8 +233,11 @@ if ! "$PY" -m venv "$VENV"; then
   apt-get install -y -qq "python$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv" || apt-get install -y -qq python3-venv
   "$PY" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e "$SRC"
+# Exactly the versions the package was built and tested with (iclab/requirements.lock), nothing newer.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$SRC/requirements.lock"
+# iclab itself runs from source/iclab: a .pth puts it on the venv's path (no build step, nothing unpinned fetched).
+SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$SRC" > "$SITE/iclab-source.pth"
 "$VENV/bin/python" -c 'import graders, cli; print("setup.sh: iclab", graders.__version__, "ready")'
 """
 

@@ -1,4 +1,9 @@
-"""Gradescope autograder ``results.json``."""
+"""Gradescope autograder ``results.json``.
+
+Each test's ``number`` is its acceptance criterion and its place among that
+criterion's checks (``3.1``, ``3.2``): Gradescope orders tests by it, and two
+tests must never share one.
+"""
 from __future__ import annotations
 
 import json
@@ -8,6 +13,7 @@ from ..results import LabResult, Status
 
 def to_gradescope(result: LabResult, *, color: bool = False) -> str:
     tests = []
+    per_criterion: dict[int, int] = {}
     for c in result.checks:
         test = {
             "name": f"{c.id}: {c.title}",
@@ -20,7 +26,8 @@ def to_gradescope(result: LabResult, *, color: bool = False) -> str:
         if c.status is not Status.SKIPPED:
             test["status"] = "passed" if c.status is Status.PASSED else "failed"
         if c.criterion:
-            test["number"] = f"{c.criterion}"
+            per_criterion[c.criterion] = per_criterion.get(c.criterion, 0) + 1
+            test["number"] = f"{c.criterion}.{per_criterion[c.criterion]}"
         tests.append(test)
     doc = {
         "score": result.score,
