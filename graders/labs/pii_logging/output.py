@@ -1,14 +1,13 @@
-"""Read what the harness reports for each record, and scan it for leaks without repeating a secret."""
+"""Read what the harness reports (untrusted, so shape-checked) and show it without repeating a secret."""
 from __future__ import annotations
 
-import datetime as dt
-import json
 from dataclasses import dataclass
 
 from ...evidence import show
-from .records import Case
+from .planted import Secret
 
-__all__ = ["LEAK_LABEL", "Output"]
+__all__ = ["LEAK_LABEL", "Masked", "Filtered", "Formatted", "read_masked", "read_filtered", "read_formatted",
+           "hide", "excerpt"]
 
 # Quoted, because iclab masks whatever follows "key=" or "Bearer " in evidence, and a
 # quote is where its patterns stop: the label stays visible where the leak was.
@@ -16,99 +15,116 @@ LEAK_LABEL = '"<LEAKED {}>"'
 
 
 @dataclass(frozen=True)
-class Output:
-    """What one hidden record became, as the harness reported it (untrusted, so shape-checked)."""
+class Masked:
+    """What mask_text returned for one text: the string, or why there is none."""
 
-    kept: bool
-    error: str | None
+    value: str | None
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """What PiiFilter.filter did to one record, as the harness found it afterwards."""
+
+    returned: object
+    raised: str | None
     message: str | None
+    message_error: str | None
+    args: object
     extras: dict
-    line: str | None
-    line_error: str | None
-    mutated: bool
+    callers: dict
 
     @property
-    def rendered(self) -> str:
-        """Message and extras as one text to scan: what a log reader would see."""
-        if not self.extras:
-            return self.message or ""
-        return f"{self.message or ''}\n{json.dumps(self.extras, default=_render, ensure_ascii=False, sort_keys=True)}"
+    def problem(self) -> str | None:
+        """Why the record did not come through the filter, or None."""
+        if self.raised:
+            return f"your filter raised {self.raised}"
+        if not self.returned:
+            return f"filter() returned {show(self.returned, 30)}: the record was dropped (it must return True)"
+        return None
 
 
-def _render(value):
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
+@dataclass(frozen=True)
+class Formatted:
+    """What JsonFormatter.format wrote for one record: the line, or why there is none."""
+
+    line: str | None
+    problem: str | None
 
 
-def _outputs(record, data) -> tuple[list[Output] | None, str]:
-    """The harness's answer as Outputs, or None and a reason for the learner."""
+def _answer_list(record, n: int, what: str) -> tuple[list | None, str]:
     if not record.ok:
-        return None, f"logging through your PiiFilter and JsonFormatter failed: {record.problem()}"
+        return None, f"{what} failed: {record.problem()}"
     value = record.value
-    if not isinstance(value, list) or len(value) != len(data.cases) or not all(isinstance(v, dict) for v in value):
-        return None, "the logging harness gave an unreadable answer (was it replaced from your code?)"
+    if not isinstance(value, list) or len(value) != n or not all(isinstance(v, dict) for v in value):
+        return None, f"the {what} harness gave an unreadable answer (was it replaced from your code?)"
+    return value, ""
+
+
+def read_masked(record, n: int) -> tuple[tuple | None, str]:
+    """The mask_text answers, one per text, or None and a reason for the learner."""
+    items, why = _answer_list(record, n, "calling your mask_text")
+    if items is None:
+        return None, why
     out = []
-    for v in value:
+    for item in items:
+        value = item.get("value")
+        if isinstance(value, str):
+            out.append(Masked(value, None))
+        elif isinstance(item.get("raised"), str):
+            out.append(Masked(None, f"mask_text raised {item['raised']}"))
+        else:
+            kind = item.get("returned")
+            out.append(Masked(None, f"mask_text returned {kind if isinstance(kind, str) else 'something else'}, "
+                                    "not a str"))
+    return tuple(out), ""
+
+
+def read_filtered(record, n: int) -> tuple[tuple | None, str]:
+    """The filter's answers, one per record, or None and a reason for the learner."""
+    items, why = _answer_list(record, n, "logging through your PiiFilter")
+    if items is None:
+        return None, why
+    out = []
+    for v in items:
         text = lambda k: v.get(k) if isinstance(v.get(k), str) else None  # noqa: E731
         extras = v.get("extras") if isinstance(v.get("extras"), dict) else {}
-        out.append(Output(v.get("kept") is True, text("error"), text("message"), extras, text("line"),
-                          text("line_error"), v.get("mutated") is not False))
-    return out, ""
+        callers = v.get("callers") if isinstance(v.get("callers"), dict) else {}
+        out.append(Filtered(v.get("returned"), text("raised"), text("message"), text("message_error"), v.get("args"),
+                            extras, callers))
+    return tuple(out), ""
 
 
-# -- reading the output -------------------------------------------------------
-def _problem(out: Output) -> str | None:
-    """Why a record cannot be read at all, or None."""
-    if out.error:
-        return f"your filter raised {out.error}"
-    if not out.kept:
-        return "the record was dropped: filter() must return True and mask, never discard"
-    return None
+def read_formatted(record, n: int) -> tuple[tuple | None, str]:
+    """The formatter's answers, one per record, or None and a reason for the learner."""
+    items, why = _answer_list(record, n, "formatting with your JsonFormatter")
+    if items is None:
+        return None, why
+    out = []
+    for v in items:
+        if isinstance(v.get("line"), str):
+            out.append(Formatted(v["line"], None))
+        elif isinstance(v.get("raised"), str):
+            out.append(Formatted(None, f"format() raised {v['raised']}"))
+        else:
+            kind = v.get("returned")
+            out.append(Formatted(None, f"format() returned {kind if isinstance(kind, str) else 'something else'}, "
+                                       "not a str"))
+    return tuple(out), ""
 
 
-def _hide_leaks(text: str, case: Case) -> str:
-    """The offending text with every planted secret replaced by a label, so evidence never repeats one."""
-    for secret in case.secrets:
+def hide(text: str, secrets) -> str:
+    """``text`` with every planted secret replaced by a label, so evidence never repeats one."""
+    for secret in secrets:
+        if not isinstance(secret, Secret):
+            continue
         for piece in sorted({secret.value, *secret.fragments}, key=lambda p: (-len(p), p)):
             text = text.replace(piece, LEAK_LABEL.format(secret.kind))
     return text
 
 
-def _excerpt(text: str, needle: str, width: int = 150) -> str:
+def excerpt(text: str, needle: str = "", width: int = 150) -> str:
     text = " ".join(text.split())
-    at = max(0, text.find(needle) - width // 3) if needle in text else 0
+    at = max(0, text.find(needle) - width // 3) if needle and needle in text else 0
     cut = text[at:at + width]
     return ("..." if at else "") + cut + ("..." if at + width < len(text) else "")
-
-
-def _leaks(out: Output, case: Case, kinds) -> list:
-    text = out.rendered
-    return [s for s in case.secrets if s.kind in kinds and any(f in text for f in s.fragments)]
-
-
-def _lost_context(out: Output, case: Case) -> list[str]:
-    return [w for w in case.context if w not in (out.message or "")]
-
-
-def _case_rows(pairs, kinds, *, context: bool = True):
-    """Mismatch rows for records leaking a secret of ``kinds`` (or losing their context words)."""
-    rows, judged = [], 0
-    for out, case in pairs:
-        wanted = [s for s in case.secrets if s.kind in kinds]
-        if not wanted:
-            continue
-        judged += 1
-        problem = _problem(out)
-        if problem:
-            rows.append((case.label, [problem]))
-            continue
-        leaked = _leaks(out, case, kinds)
-        lines = []
-        if leaked:
-            shown = _hide_leaks(out.rendered, case)
-            lines.append(f"leaked {', '.join(sorted({s.kind for s in leaked}))}: {_excerpt(shown, LEAK_LABEL[:8])}")
-        lost = _lost_context(out, case) if context else []
-        if lost:
-            lines.append(f"over-masked: {show(lost[0], 40)} is gone from {show(_hide_leaks(out.message or '', case), 90)}")
-        if lines:
-            rows.append((f"{case.label} ({case.where})", lines))
-    return rows, judged

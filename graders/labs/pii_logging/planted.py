@@ -1,15 +1,18 @@
-"""What the grader plants in hidden log records: secrets with their leak fragments, and safe look-alikes.
+"""What the grader plants in hidden log text: secrets with their leak fragments, and safe look-alikes.
 
 A secret's *fragments* are the distinctive pieces that must not survive
-masking; order numbers that fail the Luhn check and UUIDs are safe values
-that must survive verbatim.
+masking; its *marker* is what the contract replaces it with. Order numbers
+that fail the Luhn check, UUIDs and amounts are safe values that must
+survive verbatim. Each generator takes an optional layout so that the
+hidden data can cover every layout the contract names at least once.
 """
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
 
-__all__ = ["Secret", "ALNUM", "email", "phone", "card", "national_id"]
+__all__ = ["Secret", "ALNUM", "email", "phone", "card", "national_id", "PHONE_LAYOUTS", "CARD_LAYOUTS",
+           "luhn_valid", "not_luhn", "JWT_HEADER", "secret_value", "jwt", "uuid_text", "word", "runs"]
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,7 @@ class Secret:
     kind: str
     value: str
     fragments: tuple
-    marker: str = ""
+    marker: str = "***"
 
 
 ALNUM = string.ascii_letters + string.digits
@@ -28,11 +31,11 @@ LAST = ["okonkwo", "lindqvist", "ferraro", "volkov", "delacroix", "haddad", "bra
 DOMAINS = ["tidewater-freight.example", "mail.corvid-analytics.example", "kestrelbank.example.co.uk", "Lumen-Retail.EXAMPLE"]
 
 
-def _word(rng, n, alphabet=ALNUM) -> str:
+def word(rng, n, alphabet=ALNUM) -> str:
     return "".join(rng.choice(alphabet) for _ in range(n))
 
 
-def _runs(text: str, n: int) -> tuple:
+def runs(text: str, n: int) -> tuple:
     """Alphanumeric runs of at least ``n`` characters: the pieces of a secret that must not survive."""
     out, run = [], ""
     for ch in text + " ":
@@ -56,44 +59,73 @@ def _luhn_complete(partial: str) -> str:
     raise AssertionError("unreachable")
 
 
-def _not_luhn(rng, n: int, first: str = "") -> str:
-    digits = _luhn_complete(first + _word(rng, n - 1 - len(first), string.digits))
+def luhn_valid(rng, n: int, first: str = "") -> str:
+    """``n`` digits starting with ``first`` that pass the Luhn check."""
+    return _luhn_complete(first + word(rng, n - 1 - len(first), string.digits))
+
+
+def not_luhn(rng, n: int, first: str = "") -> str:
+    """``n`` digits starting with ``first`` that fail the Luhn check (an order number, an SSCC)."""
+    digits = luhn_valid(rng, n, first)
     return digits[:-1] + str((int(digits[-1]) + rng.randint(1, 9)) % 10)
 
 
-def email(rng) -> Secret:
+def email(rng, *, plus: bool = True, upper: bool = False) -> Secret:
     """An e-mail address; its local part is what must not survive."""
-    local = rng.choice([f"{rng.choice(FIRST)}.{rng.choice(LAST)}{rng.randint(10, 99)}",
-                        f"{rng.choice(FIRST)}_{rng.choice(LAST)}", f"ops+alerts{rng.randint(100, 999)}",
-                        f"{rng.choice(FIRST).title()}.{rng.choice(LAST).title()}"])
-    return Secret("email", f"{local}@{rng.choice(DOMAINS)}", (local,), "[EMAIL]")
+    locals_ = [f"{rng.choice(FIRST)}.{rng.choice(LAST)}{rng.randint(10, 99)}", f"{rng.choice(FIRST)}_{rng.choice(LAST)}",
+               f"{rng.choice(FIRST).title()}.{rng.choice(LAST).title()}"]
+    if plus:
+        locals_.append(f"ops+alerts{rng.randint(100, 999)}")
+    local = rng.choice(locals_)
+    value = f"{local}@{rng.choice(DOMAINS)}"
+    if upper:
+        value, local = value.upper(), local.upper()
+    return Secret("email", value, (local,), "[EMAIL]")
 
 
-def phone(rng) -> Secret:
-    """An international phone number in one of the common layouts."""
-    d = lambda n: _word(rng, n, string.digits)  # noqa: E731
-    written = rng.choice([f"+44 20 7946 {d(4)}", f"+1 (415) 555-{d(4)}", f"+49 151 {d(4)} {d(4)}",
-                          f"+33 6 {d(2)} {d(2)} {d(2)} {d(2)}", f"+614{d(8)}", f"+81-3-{d(4)}-{d(4)}"])
-    return Secret("phone", written, (written[4:].strip(), *[r for r in _runs(written, 4) if len(r) >= 4]), "[PHONE]")
+def _d(rng, n: int) -> str:
+    return word(rng, n, string.digits)
 
 
-def card(rng) -> Secret:
-    """A Luhn-valid card number, contiguous or grouped."""
+# Every layout the contract's phone row names: spaces, hyphens, one group in parentheses, contiguous;
+# 8 digits (the fewest) and 15 (the most).
+PHONE_LAYOUTS = (
+    lambda r: f"+44 20 7946 {_d(r, 4)}", lambda r: f"+1 (415) 555-{_d(r, 4)}", lambda r: f"+49 151 {_d(r, 4)} {_d(r, 4)}",
+    lambda r: f"+33 6 {_d(r, 2)} {_d(r, 2)} {_d(r, 2)} {_d(r, 2)}", lambda r: f"+614{_d(r, 8)}",
+    lambda r: f"+81-3-{_d(r, 4)}-{_d(r, 4)}", lambda r: f"+500 {_d(r, 5)}", lambda r: f"+882 {_d(r, 4)} {_d(r, 4)} {_d(r, 4)}",
+)
+
+
+def phone(rng, layout: int | None = None) -> Secret:
+    """An international phone number in one of the contract's layouts."""
+    make = PHONE_LAYOUTS[layout] if layout is not None else rng.choice(PHONE_LAYOUTS)
+    written = make(rng)
+    pieces = tuple(r for r in runs(written, 4))
+    return Secret("phone", written, (written[4:].strip(), *pieces), "[PHONE]")
+
+
+# (prefix, digits, separator): contiguous, grouped by four with spaces or hyphens (19 digits end with three),
+# 4-6-5 (15 digits) and 4-6-4 (14 digits).
+CARD_LAYOUTS = (("4", 16, ""), ("52", 16, " "), ("4", 16, "-"), ("37", 15, ""), ("34", 15, " "), ("37", 15, "-"),
+                ("36", 14, ""), ("36", 14, " "), ("6011", 19, ""), ("6011", 19, " "), ("6011", 19, "-"), ("4", 13, ""),
+                ("55", 16, ""))
+
+
+def card(rng, layout: int | None = None) -> Secret:
+    """A Luhn-valid card number in one of the contract's layouts."""
     while True:  # a group equal to the last four would show up in the marker
-        secret = _card(rng)
-        if secret.marker[-5:-1] not in secret.fragments:
+        secret = _card(rng, CARD_LAYOUTS[layout] if layout is not None else rng.choice(CARD_LAYOUTS))
+        if secret.marker[-5:-1] not in secret.fragments and secret.marker[-5:-1] not in secret.value[:-4]:
             return secret
 
 
-def _card(rng) -> Secret:
-    brand = rng.choice([("4", 16), ("5" + str(rng.randint(1, 5)), 16), ("3" + rng.choice("47"), 15), ("6011", 19),
-                        ("4", 13)])
-    digits = _luhn_complete(brand[0] + _word(rng, brand[1] - 1 - len(brand[0]), string.digits))
-    sep = rng.choice(["", " ", "-"])
-    if sep and len(digits) == 15:
+def _card(rng, brand) -> Secret:
+    first, n, sep = brand
+    digits = luhn_valid(rng, n, first)
+    if sep and n in (14, 15):
         groups = [digits[:4], digits[4:10], digits[10:]]
-    elif sep and len(digits) in (16, 19):
-        groups = [digits[i:i + 4] for i in range(0, len(digits), 4)]
+    elif sep:
+        groups = [digits[i:i + 4] for i in range(0, n, 4)]
     else:
         groups = [digits]
     head = digits[:-4]
@@ -102,8 +134,8 @@ def _card(rng) -> Secret:
                   f"[CARD ****{digits[-4:]}]")
 
 
-def national_id(rng, us: bool) -> Secret:
-    """A US SSN or a UK National Insurance number."""
+def national_id(rng, us: bool, spaced: bool | None = None) -> Secret:
+    """A US SSN or a UK National Insurance number (spaced or not)."""
     if us:
         area = rng.choice([n for n in range(1, 900) if n != 666])
         ssn = f"{area:03d}-{rng.randint(1, 99):02d}-{rng.randint(1, 9999):04d}"
@@ -111,21 +143,28 @@ def national_id(rng, us: bool) -> Secret:
     first, second = "Z", "Z"
     while first + second in ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ"):  # never-issued prefixes
         first, second = rng.choice("ABCEGHJKLMNPRSTWXYZ"), rng.choice("ABCEGHJKLMNPRSTWXYZ")
-    digits, suffix = _word(rng, 6, string.digits), rng.choice("ABCD")
-    spaced = f"{first}{second} {digits[:2]} {digits[2:4]} {digits[4:]} {suffix}"
-    value = rng.choice([spaced, spaced.replace(" ", "")])
-    return Secret("national-id", value, (spaced, spaced.replace(" ", ""), digits, spaced[3:11]), "[NATIONAL-ID]")
+    digits, suffix = word(rng, 6, string.digits), rng.choice("ABCD")
+    spaced_text = f"{first}{second} {digits[:2]} {digits[2:4]} {digits[4:]} {suffix}"
+    if spaced is None:
+        spaced = rng.random() < 0.5
+    value = spaced_text if spaced else spaced_text.replace(" ", "")
+    return Secret("national-id", value, (spaced_text, spaced_text.replace(" ", ""), digits, spaced_text[3:11]),
+                  "[NATIONAL-ID]")
 
 
-def _secret_value(rng, specials: str = "") -> str:
-    chunks = [_word(rng, 7) for _ in range(3)]
+def secret_value(rng, specials: str = "") -> str:
+    """A password-like value: three chunks of seven, joined by ``specials`` when given."""
+    chunks = [word(rng, 7) for _ in range(3)]
     return "".join(c + (rng.choice(specials) if specials and i < 2 else "") for i, c in enumerate(chunks))
 
 
-def _jwt(rng) -> str:
-    return "eyJhbGciOiJIUzI1NiJ9." + _word(rng, 40, ALNUM + "-_") + "." + _word(rng, 43, ALNUM + "-_")
+JWT_HEADER = "eyJhbGciOiJIUzI1NiJ9"  # {"alg":"HS256"}
 
 
-def _uuid(rng) -> str:
-    h = _word(rng, 32, "0123456789abcdef")
+def jwt(rng) -> str:
+    return JWT_HEADER + "." + word(rng, 40, ALNUM + "-_") + "." + word(rng, 43, ALNUM + "-_")
+
+
+def uuid_text(rng) -> str:
+    h = word(rng, 32, "0123456789abcdef")
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{rng.choice('89ab')}{h[17:20]}-{h[20:]}"

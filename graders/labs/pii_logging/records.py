@@ -1,246 +1,192 @@
-"""The hidden log records, generated from the grader's seed, in the order the harness logs them."""
+"""The hidden log records: ones the learner's PiiFilter handles, and ones its JsonFormatter writes.
+
+The filter's records (criterion 6) carry secrets in %-args (tuple and
+mapping, with %s/%d/%.1f), in flat, nested and listed extras, under the four
+sensitive keys at every depth and with values of every type, beside values
+that must stay as they are (numbers, Decimal, None, dates, UUIDs, tuples,
+empty containers). The formatter's records (criterion 8) carry extras of
+every type the contract names, extras that clash with the base keys, and
+timestamps whose milliseconds and UTC date are easy to get wrong.
+"""
 from __future__ import annotations
 
 import base64
-import json
+import datetime as dt
 import random
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import quote, quote_plus
 
-from .planted import ALNUM, Secret, _jwt, _not_luhn, _runs, _secret_value, _uuid, _word, card, email, national_id, phone
+from .planted import card as _card
+from .planted import email as _email
+from .planted import jwt, not_luhn, secret_value, uuid_text, word
+from .planted import national_id as _national_id
+from .planted import phone as _phone
 
-__all__ = ["Case", "Hidden", "LOGGERS", "make_hidden"]
+__all__ = ["Obj", "Record", "make_filter_records", "make_format_records", "LOGGERS", "SENSITIVE_KEYS"]
 
 LOGGERS = ["integration.partner.orders", "integration.oauth", "integration.payments", "integration.hr.sync"]
+SENSITIVE_KEYS = frozenset({"authorization", "client_secret", "password", "api_key"})
 
 
 @dataclass(frozen=True)
-class Case:
-    """One hidden log record and what must (not) survive it."""
+class Obj:
+    """A value JSON has no type for, built in the child: a UUID or a path."""
+
+    kind: str  # "uuid" | "path"
+    text: str
+
+    @property
+    def shown(self) -> str:
+        """How the harness describes it (``<UUID: ...>``)."""
+        return f"<{ {'uuid': 'UUID', 'path': 'PurePosixPath'}[self.kind]}: {self.text}>"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One hidden log record: what the caller passes to the logger."""
 
     label: str
-    group: str  # message | args | extras | safe
     logger: str
     level: str
     msg: str
     args: object  # None, a tuple, or a dict (logger.info(msg, {...}))
     extra: dict | None
     created: float
-    secrets: tuple = ()
-    safe: tuple = ()  # (kind, value) pairs that must appear verbatim
-    context: tuple = ()  # plain words of the message that must survive
 
     @property
-    def where(self) -> str:
-        """Where the record puts its secrets, for evidence."""
-        return {"message": "in the message", "args": "in %-args", "extras": "in extras"}.get(self.group, "mixed")
+    def message(self) -> str:
+        """The message as LogRecord.getMessage() builds it."""
+        return self.msg % self.args if self.args else self.msg
+
+    def spec(self) -> dict:
+        """The record as plain data for the harness (objects tagged, built in the child)."""
+        return {"logger": self.logger, "level": self.level, "msg": self.msg, "args": _tag(self.args),
+                "extra": _tag(self.extra), "created": self.created}
 
 
-@dataclass(frozen=True)
-class Hidden:
-    """The hidden records, in the order the harness logs them."""
+def _tag(value):
+    if isinstance(value, Obj):
+        return {"$obj": value.kind, "v": value.text}
+    if isinstance(value, dict):
+        return {k: _tag(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tag(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_tag(v) for v in value)
+    return value
 
-    cases: tuple
 
-
-class _Builder:
-    """Collects cases with increasing timestamps (exact binary fractions, so milliseconds are exact)."""
+class _Clock:
+    """Increasing timestamps with exact binary fractions, so milliseconds are exact."""
 
     def __init__(self, rng: random.Random):
         self.rng = rng
-        self.cases: list[Case] = []
-        self.clock = 1_762_400_000 + rng.randrange(10**6)
+        self.now = 1_762_400_000 + rng.randrange(10**6)
 
-    def add(self, label, group, msg, *, args=None, extra=None, secrets=(), safe=(), context=()):
-        """Add one record; refuse one whose secret's fragments also occur elsewhere in it."""
-        self.clock += self.rng.randint(1, 90) + self.rng.choice([0, 0.125, 0.25, 0.5, 0.875])
-        case = Case(label, group, self.rng.choice(LOGGERS), self.rng.choice(["INFO", "WARNING", "ERROR", "DEBUG"]),
-                    msg, args, extra, self.clock, tuple(secrets), tuple(safe), tuple(context))
-        text = json.dumps([msg, args, extra], default=str, ensure_ascii=False)
-        for secret in case.secrets:  # a fragment found elsewhere in the record would be a false leak
-            rest = text.replace(json.dumps(secret.value)[1:-1], "").replace(secret.value, "")
-            assert not any(f in rest or f in secret.marker for f in secret.fragments), (label, secret)
-        self.cases.append(case)
+    def record(self, label, msg, args=None, extra=None, *, level=None, logger=None, created=None) -> Record:
+        self.now += self.rng.randint(1, 90) + self.rng.choice([0, 0.125, 0.25, 0.5, 0.875])
+        return Record(label, logger or self.rng.choice(LOGGERS),
+                      level or self.rng.choice(["INFO", "WARNING", "ERROR", "DEBUG"]), msg, args, extra,
+                      self.now if created is None else created)
 
 
-def make_hidden(rng: random.Random) -> Hidden:
-    """Every hidden record, from the grader's seed: plain messages per kind, args, extras, safe values."""
-    b = _Builder(rng)
-    S = Secret
+def make_filter_records(rng: random.Random) -> tuple[tuple, tuple]:
+    """Records for PiiFilter (criterion 6), and every secret planted in them (hidden from all evidence)."""
+    c = _Clock(rng)
+    planted: list[str] = []  # every planted value is registered, so evidence can hide it
+    email, card = _registering(_email, planted), _registering(_card, planted)
+    phone, national_id = _registering(_phone, planted), _registering(_national_id, planted)
+    e1, e2, e3, e4 = (email(rng).value for _ in range(4))
+    amount = Decimal(f"{rng.randint(100, 99999)}.{rng.randint(0, 99):02d}")
+    order = not_luhn(rng, 16, "4")
+    basic = base64.b64encode(f"erp:{word(rng, 16)}".encode()).decode()
+    v = [secret_value(rng, "-._") for _ in range(12)]
+    bearer = jwt(rng)
+    planted += [basic, bearer, *v]
+    out = [
+        # -- the final message: template and args together ------------------------
+        c.record("args-tuple-email", "Sending receipt to %s for order %s", (e1, order)),
+        c.record("args-tuple-card-decimal", "Card %s charged %s %s", (card(rng).value, amount, "EUR")),
+        c.record("args-tuple-ssn", "Employee %s onboarding, national id %s", ("E-20417", national_id(rng, True).value)),
+        c.record("args-dict-email", "Login by %(user)s from %(ip)s at %(when)s",
+                 {"user": e2, "ip": "10.20.30.40", "when": "2025-11-03T14:22:05.125+01:00"}),
+        c.record("args-dict-bearer", "Partner call %(url)s with %(auth)s",
+                 {"url": "https://api.partner.example/v1/stock", "auth": f"Authorization: Bearer {bearer}"}),
+        c.record("args-key-in-template", "POST /oauth2/token client_id=%s&client_secret=%s", ("erp-sync", v[0])),
+        c.record("args-two-phones", "Phone changed from %s to %s", (phone(rng).value, phone(rng).value)),
+        c.record("args-numbers", "Retry %d of %d for %s after %.1f s", (2, 5, e3, 1.5)),
+        c.record("args-none", "Partner %s returned %s for %s", ("erp", None, national_id(rng, False).value)),
+        c.record("args-json", "Payload %s", (f'{{"password": "{v[1]}", "user": "svc"}}',)),
+        c.record("message-plain-secret", f"Password reset link sent to {e4}"),
+        c.record("message-nothing-to-mask", "Nightly sync finished in 1532 ms"),
+        # -- extras: flat, nested, listed; sensitive keys at every depth and of every type ------
+        c.record("extras-flat", "Order confirmation queued",
+                 extra={"customer_email": email(rng).value, "order_id": not_luhn(rng, 16, "5"), "amount": amount}),
+        c.record("extras-http-headers", "Token request failed with 401", extra={"http": {
+            "method": "POST", "url": "https://login.partner.example/oauth2/token", "status": 401,
+            "headers": {"Authorization": f"Basic {basic}", "Accept": "application/json"},
+            "body": f"grant_type=client_credentials&client_secret={v[2]}"}}),
+        c.record("extras-json-body", "Partner login rejected", extra={
+            "request": {"json": {"username": "svc-sync", "password": v[3], "API_KEY": v[4]}},
+            "correlation_id": uuid_text(rng)}),
+        c.record("extras-list", "Contact details synced", extra={
+            "contacts": [email(rng, upper=True).value, phone(rng).value, "ops desk"],
+            "note": f"card {card(rng).value} on file"}),
+        c.record("extras-top-level-secret", "Login retry", extra={"password": v[5], "attempt": 3}),
+        c.record("extras-nested-ids", "Employee record exported", extra={
+            "employee": {"name": "J. Doe", "ssn": national_id(rng, True).value, "tax_ids": [national_id(rng, False).value]}}),
+        c.record("extras-url", "Callback registered", extra={"callback_url": f"https://erp.example/cb?api_key={v[6]}&x=1"}),
+        c.record("extras-client-secret", "OAuth client loaded", extra={
+            "oauth": {"client_id": "erp-sync", "client_secret": v[7], "scopes": ("orders.read", "stock.read")},
+            "Client_Secret": v[8]}),
+        c.record("extras-secret-of-any-type", "Credentials rotated", extra={"vault": {
+            "Authorization": {"scheme": "Basic", "credentials": basic}, "api_key": 12345678,
+            "password": [v[9], v[10]], "PASSWORD": None}}),
+        c.record("extras-other-values", "Settlement booked", extra={
+            "value_date": dt.date(2025, 11, 3), "booked_at": dt.datetime(2025, 11, 3, 9, 0, 0, 500000, dt.timezone.utc),
+            "attempts": 2, "dry_run": False, "ratio": 0.25, "parent": None, "fee": Decimal("-0.50"),
+            "batch_id": Obj("uuid", uuid_text(rng)), "source": Obj("path", "/data/in/settlements.csv")}),
+        c.record("extras-tuples-and-depth", "Batch split", extra={
+            "batch": ({"email": email(rng).value}, {"phone": phone(rng).value}),
+            "meta": {"a": {"b": {"c": ["x", {"password": v[11]}]}}}, "tags": [], "attrs": {}, "note": ""}),
+        c.record("extras-with-args", "Refund %s queued for %s", (Decimal("19.99"), email(rng).value),
+                 extra={"payment": {"card": card(rng).value, "reference": not_luhn(rng, 18, "00")}}),
+    ]
+    return tuple(out), tuple(planted)
 
-    def one(kind_maker, templates):
-        """One plain message per template, each with a fresh secret of one kind and no args."""
-        for i, (template, *context) in enumerate(templates):
-            secret = kind_maker()
-            b.add(f"{secret.kind}-{i + 1}", "message", template.replace("{s}", secret.value), secrets=[secret],
-                  context=context)
 
-    one(lambda: email(rng), [("Sent payment reminder to {s} for the November run", "Sent payment reminder to"),
-                             ("Bounce received from <{s}>: mailbox full", "mailbox full"),
-                             ("Customer contact changed, new address {s}.", "Customer contact changed"),
-                             ("mailto:{s} rejected by partner relay", "rejected by partner relay"),
-                             ("Duplicate account for '{s}' merged into master", "merged into master")])
-    one(lambda: phone(rng), [("Callback requested on {s} before noon", "Callback requested on", "before noon"),
-                             ("SMS gateway rejected {s}: unreachable", "SMS gateway rejected"),
-                             ("Driver phone={s} assigned to route R-12", "assigned to route R-12"),
-                             ("Contact ({s}) verified by agent", "verified by agent"),
-                             ("Escalation line {s} paged", "paged")])
-    one(lambda: card(rng), [("Payment authorised for card {s} at checkout", "Payment authorised for card"),
-                            ("Card on file updated to {s}", "Card on file updated to"),
-                            ("charge declined pan={s} reason=do_not_honor", "reason=do_not_honor"),
-                            ("Refund to {s} queued", "queued"), ("Tokenising {s} via vault", "via vault"),
-                            ("Chargeback on {s} opened", "opened")])
-    for i, (us, template, context) in enumerate([
-            (True, "Payroll record SSN {s} verified", "verified"), (False, "Employee NI number {s} sent to HMRC gateway",
-                                                                    "sent to HMRC gateway"),
-            (True, "tax_id={s}; status=verified", "status=verified"), (False, "Applicant {s} failed identity check",
-                                                                       "failed identity check"),
-            (True, "Ids on file: {s}", "Ids on file:")]):
-        secret = national_id(rng, us)
-        b.add(f"national-id-{i + 1}", "message", template.replace("{s}", secret.value), secrets=[secret],
-              context=[context])
+def _registering(make, planted: list):
+    """``make`` that also appends each secret's value to ``planted``."""
+    def made(*args, **kwargs):
+        secret = make(*args, **kwargs)
+        planted.append(secret.value)
+        return secret
+    return made
 
-    jwt, basic = _jwt(rng), base64.b64encode(f"svc-{_word(rng, 6)}:{_word(rng, 14)}".encode()).decode()
-    opaque, hexed = "ya29." + _word(rng, 36, ALNUM + "-_"), _word(rng, 32, "0123456789abcdef")
-    basic2, bearer2 = base64.b64encode(f"proxy:{_word(rng, 12)}".encode()).decode(), _jwt(rng)
-    for i, (token, text, marker, context) in enumerate([
-            (jwt, f"Calling partner API with Authorization: Bearer {jwt}", "Authorization: Bearer ***",
-             "Calling partner API with"),
-            (basic, f"Upstream 401, headers: Authorization: Basic {basic}, Accept: application/json",
-             "Authorization: Basic ***", "Accept: application/json"),
-            (opaque, f"retrying with bearer {opaque} after token refresh", "bearer ***", "after token refresh"),
-            (bearer2, f"headers={{'Accept': 'text/csv', 'Authorization': 'Bearer {bearer2}'}}",
-             "'Authorization': '***'", "'Accept': 'text/csv'"),
-            (hexed, f"authorization={hexed} (legacy header)", "authorization=***", "(legacy header)"),
-            (basic2, f"Proxy-Authorization: Basic {basic2} via corporate proxy", "Authorization: Basic ***",
-             "via corporate proxy")]):
-        b.add(f"auth-{i + 1}", "message", text, secrets=[S("auth", token, _runs(token, 6), marker)], context=[context])
 
-    for i, (key, template, context) in enumerate([
-            ("api_key", "GET https://api.partner.example/v2/orders?api_key={v}&page=2", "page=2"),
-            ("client_secret", "POST /oauth2/token grant_type=client_credentials&client_id=erp-sync&client_secret={v}",
-             "client_id=erp-sync"),
-            ("password", "Login form posted: username=svc.sync&password={v}&remember=1", "remember=1"),
-            ("PASSWORD", "Webhook target https://hooks.example/in?PASSWORD={v} unreachable", "unreachable"),
-            ("client_secret", "retry 3: client_secret={v}, scope=orders.read", "scope=orders.read")]):
-        v = _secret_value(rng, "-._~")
-        b.add(f"query-{i + 1}", "message", template.replace("{v}", v), secrets=[S("query", v, _runs(v, 5), f"{key}=***")],
-              context=[context])
-
-    for i, (template, marker, context) in enumerate([
-            ('Token request payload {"client_id": "erp-sync", "client_secret": "{v}", "scope": "orders"}',
-             '"client_secret": "***"', '"scope": "orders"'),
-            ('Partner login body={"username":"svc","password":"{v}"}', '"password":"***"', '"username":"svc"'),
-            ('Queued raw body "{\\"api_key\\": \\"{v}\\", \\"region\\": \\"eu\\"}"', '\\"api_key\\": \\"***\\"',
-             '\\"region\\": \\"eu\\"'),
-            ("Config loaded: {'Password': '{v}', 'retries': 3}", "'Password': '***'", "'retries': 3"),
-            ('Response {"API_KEY": "{v}", "expires_in": 3600}', '"API_KEY": "***"', '"expires_in": 3600')]):
-        v = _secret_value(rng, "/+=!.") if i != 1 else _word(rng, 8) + '\\"' + _word(rng, 8)
-        b.add(f"json-{i + 1}", "message", template.replace("{v}", v), secrets=[S("json", v, _runs(v, 5), marker)],
-              context=[context])
-
-    raw = [_secret_value(rng, "/+=") for _ in range(3)]
-    words = " ".join(_word(rng, 7) for _ in range(3))
-    contact = email(rng)
-    for i, (written, secret_raw, text, context) in enumerate([
-            (quote(raw[0], safe=""), raw[0], "POST /oauth2/token body grant_type=client_credentials&client_secret={w}"
-             "&audience=erp", "audience=erp"),
-            (quote_plus(words), words, "Form submitted: user=svc.sync&password={w}&lang=en", "lang=en"),
-            (raw[1].replace("/", "").replace("+", "").replace("=", ""), None,
-             "Redirecting to /login?next=%2Fapi%2Fexport%3Fapi_key%3D{w}%26format%3Dcsv", "Redirecting to /login?next="),
-            (quote(contact.value), None, "Unsubscribe clicked: https://mail.example/u?email={w}&list=weekly",
-             "list=weekly"),
-            (quote(raw[2], safe=""), raw[2], "callback=https%3A%2F%2Ferp.example%2Fcb%3Fclient_secret%3D{w}"
-             "%26state%3Dab12 rejected", " rejected")]):
-        fragments = contact.fragments if "email" in text else _runs(secret_raw or written, 5)
-        b.add(f"urlenc-{i + 1}", "message", text.replace("{w}", written), secrets=[S("urlenc", written, fragments)],
-              context=[context.strip()])
-
-    # -- args: the same kinds, passed as %-args (tuple and mapping) --------------
-    order16 = _not_luhn(rng, 16, "4")
-    e1, c1, n1, e2, p1, p2 = email(rng), card(rng), national_id(rng, True), email(rng), phone(rng), phone(rng)
-    v1, v2 = _secret_value(rng, "-._"), _secret_value(rng, "/+=")
-    amount, ts = Decimal(f"{rng.randint(100, 99999)}.{rng.randint(0, 99):02d}"), "2025-11-03T14:22:05.125+01:00"
-    jwt2 = _jwt(rng)
-    b.add("args-tuple-email", "args", "Sending receipt to %s for order %s", args=(e1.value, order16), secrets=[e1],
-          safe=[("order", order16)], context=["Sending receipt to"])
-    b.add("args-tuple-card", "args", "Card %s charged %s %s", args=(c1.value, amount, "EUR"), secrets=[c1],
-          safe=[("time-amount", str(amount))], context=["charged"])
-    b.add("args-tuple-ssn", "args", "Employee %s onboarding, national id %s", args=("E-20417", n1.value), secrets=[n1],
-          context=["onboarding, national id"])
-    b.add("args-dict-email", "args", "Login by %(user)s from %(ip)s at %(when)s",
-          args={"user": e2.value, "ip": "10.20.30.40", "when": ts}, secrets=[e2], safe=[("time-amount", ts)],
-          context=["Login by"])
-    b.add("args-dict-bearer", "args", "Partner call %(url)s with %(auth)s",
-          args={"url": "https://api.partner.example/v1/stock", "auth": f"Authorization: Bearer {jwt2}"},
-          secrets=[S("auth", jwt2, _runs(jwt2, 6))], context=["Partner call"])
-    b.add("args-split-key-value", "args", "POST /oauth2/token client_id=%s&client_secret=%s", args=("erp-sync", v1),
-          secrets=[S("query", v1, _runs(v1, 5))], context=["POST /oauth2/token"])
-    b.add("args-tuple-phones", "args", "Phone changed from %s to %s", args=(p1.value, p2.value), secrets=[p1, p2],
-          context=["Phone changed from"])
-    enc = quote(v2, safe="")
-    b.add("args-tuple-url-encoded", "args", "Callback %s failed",
-          args=(f"https://erp.example/cb?next=%2Fexport%3Fclient_secret%3D{enc}%26x%3D1",),
-          secrets=[S("urlenc", enc, _runs(v2, 5))], context=["failed"])
-    v3 = _secret_value(rng, "/+")
-    b.add("args-tuple-json", "args", "Payload %s", args=(f'{{"password": "{v3}", "user": "svc"}}',),
-          secrets=[S("json", v3, _runs(v3, 5))], context=["Payload"])
-
-    # -- extras: flat, nested, lists, sensitive keys -----------------------------
-    e3, p3, c2, n2, n3 = email(rng), phone(rng), card(rng), national_id(rng, True), national_id(rng, False)
-    v4, v5, v6, v7, v8 = (_secret_value(rng, "-._") for _ in range(5))
-    basic3 = base64.b64encode(f"erp:{_word(rng, 16)}".encode()).decode()
-    order2, uuid1 = _not_luhn(rng, 16, "5"), _uuid(rng)
-    amount2 = Decimal(f"{rng.randint(10, 9999)}.{rng.randint(0, 99):02d}")
-    structured = lambda v: S("structured", v, _runs(v, 5))  # noqa: E731
-    b.add("extras-flat", "extras", "Order confirmation queued",
-          extra={"customer_email": e3.value, "order_id": order2, "amount": amount2}, secrets=[e3],
-          safe=[("order", order2), ("time-amount", str(amount2))], context=["Order confirmation queued"])
-    b.add("extras-http-headers", "extras", "Token request failed with 401", extra={"http": {
-        "method": "POST", "url": "https://login.partner.example/oauth2/token",
-        "headers": {"Authorization": f"Basic {basic3}", "Accept": "application/json"},
-        "body": f"grant_type=client_credentials&client_secret={v4}"}},
-          secrets=[structured(basic3), S("query", v4, _runs(v4, 5))], context=["Token request failed with 401"])
-    b.add("extras-json-body", "extras", "Partner login rejected", extra={
-        "request": {"json": {"username": "svc-sync", "password": v5, "API_KEY": v6}}, "correlation_id": uuid1},
-          secrets=[structured(v5), structured(v6)], safe=[("correlation", uuid1)], context=["Partner login rejected"])
-    b.add("extras-list", "extras", "Contact details synced", extra={"contacts": [e3.value.upper(), p3.value],
-                                                                    "note": f"card {c2.value} on file"},
-          secrets=[S("email", e3.value.upper(), (e3.fragments[0].upper(),)), p3, c2], context=["Contact details synced"])
-    b.add("extras-top-level-secret", "extras", "Login retry", extra={"password": v7, "attempt": 3},
-          secrets=[structured(v7)], context=["Login retry"])
-    b.add("extras-nested-ids", "extras", "Employee record exported", extra={
-        "employee": {"name": "J. Doe", "ssn": n2.value, "tax_ids": [n3.value]}}, secrets=[n2, n3],
-          context=["Employee record exported"])
-    b.add("extras-url", "extras", "Callback registered", extra={"callback_url": f"https://erp.example/cb?api_key={v8}&x=1"},
-          secrets=[S("query", v8, _runs(v8, 5))], context=["Callback registered"])
-
-    # -- safe values: what must stay readable, next to tempting secrets -----------
-    sscc, bankref, grouped = _not_luhn(rng, 18, "00"), _not_luhn(rng, 19, "6"), _not_luhn(rng, 16, "45")
-    grouped = " ".join(grouped[i:i + 4] for i in range(0, 16, 4))
-    tp = f"00-{_word(rng, 32, '0123456789abcdef')}-{_word(rng, 16, '0123456789abcdef')}-01"
-    req, uuid2, uuid3, trace = "req_" + _word(rng, 24), _uuid(rng), _uuid(rng), _word(rng, 32, "0123456789abcdef")
-    c3, e4, p4 = card(rng), email(rng), phone(rng)
-    order3 = _not_luhn(rng, 16, "4")
-    refund = Decimal(f"-{rng.randint(1, 999)}.{rng.randint(0, 99):02d}")
-    b.add("safe-shipment", "safe", "Order %s shipped, SSCC %s", args=(order3, sscc), extra={"correlation_id": uuid2},
-          safe=[("order", order3), ("order", sscc), ("correlation", uuid2)])
-    b.add("safe-trace", "safe", f"traceparent={tp} request_id={req} processed in 1532 ms",
-          safe=[("correlation", tp), ("correlation", req)])
-    b.add("safe-invoice", "safe", "Invoice INV-2025-004821 total EUR 12,345.67 due 2025-12-01, paid 2025-11-03T14:22:05Z",
-          safe=[("order", "INV-2025-004821"), ("time-amount", "12,345.67"), ("time-amount", "2025-12-01"),
-                ("time-amount", "2025-11-03T14:22:05Z")])
-    b.add("safe-refund", "safe", "Refund %s for payment ref %s (card %s)", args=(refund, grouped, c3.value),
-          secrets=[c3], safe=[("time-amount", str(refund)), ("order", grouped)])
-    order4 = _not_luhn(rng, 16, "3")
-    b.add("safe-upsert", "safe", "Order upserted", extra={
-        "order_id": order4, "amount": amount, "created_at": "2025-11-03T09:00:00.500Z", "idempotency_key": uuid3,
-        "trace_id": trace}, safe=[("order", order4), ("time-amount", str(amount)),
-                                  ("time-amount", "2025-11-03T09:00:00.500Z"), ("correlation", uuid3),
-                                  ("correlation", trace)])
-    b.add("safe-po", "safe", "PO 4500012345 matched to goods receipt 5000031842, 1,204 lines at 14:05:59",
-          safe=[("order", "4500012345"), ("order", "5000031842"), ("time-amount", "14:05:59")])
-    b.add("safe-customer", "safe", "Customer %s (%s) paid bank reference %s", args=(e4.value, p4.value, bankref),
-          secrets=[e4, p4], safe=[("order", bankref)])
-    return Hidden(tuple(b.cases))
+def make_format_records(rng: random.Random) -> tuple:
+    """Records for JsonFormatter alone (criterion 8): every extra type, clashing keys, tricky timestamps."""
+    c = _Clock(rng)
+    when = dt.datetime(2025, 11, 3, 23, 59, 59, 250000, dt.timezone(dt.timedelta(hours=2)))
+    out = [
+        c.record("format-plain", "Nightly sync finished", level="INFO"),
+        c.record("format-args", "Synced %d orders for %s in %.2f s", (rng.randint(10, 999), "EU-WEST", 1.25),
+                 level="WARNING"),
+        c.record("format-dict-args", "Partner %(name)s answered %(status)d", ({"name": "erp", "status": 503}),
+                 level="ERROR"),
+        c.record("format-types", "Settlement booked", extra={
+            "amount": Decimal("1249.90"), "fee": Decimal("-0.50"), "value_date": dt.date(2025, 11, 3),
+            "booked_at": when, "local_at": dt.datetime(2025, 11, 3, 8, 30), "attempts": 3, "ratio": 0.125,
+            "dry_run": True, "parent": None, "batch_id": Obj("uuid", uuid_text(rng)),
+            "source": Obj("path", "/data/in/settlements.csv")}, level="DEBUG"),
+        c.record("format-nested", "Order upserted", extra={
+            "order": {"id": not_luhn(rng, 16, "3"), "lines": [{"sku": "A-1", "price": Decimal("9.99")}],
+                      "tags": ("b2b", "eu")}, "correlation_id": uuid_text(rng)}, level="INFO"),
+        c.record("format-base-keys-win", "Escalated", extra={"level": 3, "logger": "partner-sdk", "ts": "2025-01-01",
+                                                             "tier": "gold"}, level="CRITICAL"),
+        c.record("format-multi-line", "Partner said:\nline two\tZoë Ångström", level="ERROR"),
+        c.record("format-whole-second", "Tick", extra={"seq": 1}, created=float(1_762_387_200)),  # UTC midnight
+        c.record("format-late-evening", "Tock", extra={"seq": 2}, created=1_762_387_199.875),
+        c.record("format-small-fraction", "Tack", extra={"seq": 3}, created=1_762_390_000.0625),
+    ]
+    return tuple(out)

@@ -91,7 +91,8 @@ def _mask_value(value, key=None):
 
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+# (Only a standard Formatter adds message and asctime, and our handlers carry JsonFormatter.)
+_STANDARD = set(vars(logging.makeLogRecord({})))
 
 
 def _extras(record: logging.LogRecord) -> dict:
@@ -126,12 +127,12 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """The record as one line of JSON."""
         created = dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
-        document = {k: v for k, v in _extras(record).items() if k not in ("ts", "level", "logger", "message")}
         document = {
             "ts": created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            **document,
         }
+        # An extra named like a base key never overwrites it.
+        document.update((k, v) for k, v in _extras(record).items() if k not in document)
         return json.dumps(document, default=_json_default, ensure_ascii=False)
