@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
 import re
 import shutil
 import sys
+import time
 import tomllib
+from datetime import datetime
 
 import pytest
 
 from graders import catalog, engine
 from graders.labs import log_triage as lt
-from graders.labs.log_triage import bundles, findings
+from graders.labs.log_triage import bundles, findings, hidden as hidden_data
 from graders.results import Status
 from graders.sandbox import CallRecord, CallStatus
 
@@ -21,18 +24,32 @@ VISIBLE = ROOT / "fixtures/log-triage/bundle"
 REFERENCE = ROOT / "solutions/log-triage/reference"
 
 
-@pytest.fixture(scope="module")
-def triage():
-    """The reference triage.py, imported in-process (trusted code)."""
-    spec = importlib.util.spec_from_file_location("log_triage_reference", REFERENCE / "triage.py")
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 @pytest.fixture(scope="module")
+def triage():
+    """The reference triage.py, imported in-process (trusted code)."""
+    return _load(REFERENCE / "triage.py", "log_triage_reference")
+
+
+@pytest.fixture(scope="module")
 def hidden():
     return lt.grader.data()
+
+
+@pytest.fixture(scope="module")
+def written(hidden, tmp_path_factory):
+    """The hidden bundles' files, as the sandbox gets them."""
+    folder = tmp_path_factory.mktemp("hidden")
+    for rel, data in hidden_data.hidden_files(hidden).items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    return folder
 
 
 def _findings_call(text: str) -> CallRecord:
@@ -56,21 +73,40 @@ def _dump(doc: dict) -> str:
     return "\n".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in table.items()) for name, table in doc.items())
 
 
+def _ms(ts: str) -> int:
+    return round(datetime.fromisoformat(ts).timestamp() * 1000)
+
+
 # -- the answer key matches the visible bundle ---------------------------------
-def test_every_key_line_is_a_record_of_the_visible_bundle(triage):
+def test_key_lines_are_every_line_of_each_incidents_transactions(triage):
     for incident, answer in findings.KEY.items():
-        assert answer.category in findings.CATEGORIES
-        for _, lines in answer.evidence:
-            for cid, ts in lines:
-                stamps = [r["ts"] for r in triage.timeline(str(VISIBLE), cid)]
-                assert ts in stamps, f"{incident}: no line of {cid} at {ts}"
+        assert answer.category in findings.CATEGORIES and answer.next_step_kind in findings.NEXT_STEP_KINDS
+        cids = {cid for cid, _, _ in answer.lines}
+        records = [r for cid in sorted(cids) for r in triage.timeline(str(VISIBLE), cid)]
+        assert {(r["correlation_id"], _ms(r["ts"]), r["source"]) for r in records} == answer.lines, incident
+        # The ticket's rule picks the key lines: WARN/ERROR, an erp.log 201, the request of a replay.
+        rule = {(r["correlation_id"], _ms(r["ts"]), r["source"]) for r in records
+                if r["level"] in ("WARN", "ERROR") or (r["source"] == "erp" and r["status"] == 201)
+                or r["message"].startswith("manual replay requested")}
+        assert rule == answer.key, incident
+
+
+def test_reference_cites_exactly_the_key_lines():
+    # Every citation of the reference is a key line, so each dropped citation is a lost incident.
+    doc = _reference_doc()
+    for incident, answer in findings.KEY.items():
+        cited = {findings._citation(e)[0] for e in doc[incident]["evidence"]}
+        assert cited == answer.key, incident
 
 
 def test_key_covers_the_incidents_of_the_starter_and_the_symptoms():
     starter = tomllib.loads((ROOT / "labs/log-triage/starter/findings.toml").read_text(encoding="utf-8"))
     symptoms = (ROOT / "fixtures/log-triage/symptoms.md").read_text(encoding="utf-8")
+    readme = (ROOT / "labs/log-triage/README.md").read_text(encoding="utf-8")
     assert list(starter) == list(findings.KEY)
     assert re.findall(r"^\| (INC-\d) ", symptoms, flags=re.M) == list(findings.KEY)
+    for name in findings.CATEGORIES + findings.NEXT_STEP_KINDS:
+        assert f"| `{name}` |" in readme, name
 
 
 def test_every_visible_secret_is_listed(triage):
@@ -82,28 +118,41 @@ def test_every_visible_secret_is_listed(triage):
 
 # -- the hidden bundles agree with the contract --------------------------------
 def test_reference_parses_every_hidden_line_as_the_generator_says(triage, hidden):
-    for bundle in hidden.bundles:
+    for bundle in hidden.bundles + (hidden.samples,):
         for line in bundle.lines:
             assert triage.parse_line(line.text, line.source) == line.expected, bundle.label(line)
+    for text, source in hidden.unknown_sources:
+        with pytest.raises(ValueError):
+            triage.parse_line(text, source)
 
 
-def test_reference_timelines_match_the_expected_sources(triage, hidden, tmp_path):
-    for rel, data in bundles.hidden_files(hidden).items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_bytes(data)
-    assert not (tmp_path / "hidden/bundle-b/erp.log").exists()
-    assert b"\r\n" in (tmp_path / "hidden/bundle-b/gateway.log").read_bytes()
-    for folder, cid, sources in hidden.timelines:
-        got = triage.timeline(str(tmp_path / folder), cid)
-        assert tuple(r["source"] for r in got) == sources, (folder, cid)
-    assert sum(1 for _, _, s in hidden.timelines if len(set(s)) == 3) >= 1, "one timeline must span all three files"
+def test_reference_timelines_match_and_files_are_as_described(triage, hidden, written):
+    assert not (written / "hidden/bundle-b/erp.log").exists()
+    assert not (written / "hidden/bundle-c/gateway.log").exists()
+    assert b"\r\n" in (written / "hidden/bundle-b/gateway.log").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        (written / "hidden/bundle-c/runtime.log").read_bytes().decode("utf-8")
+    for folder, cid, want in hidden.timelines:
+        assert triage.timeline(str(written / folder), cid) == list(want), (folder, cid)
+
+
+def test_timeline_cases_cover_ties_prefixes_and_missing_files(hidden):
+    cases = hidden.timelines
+    tied = [w for _, _, w in cases if len({r["ts"] for r in w}) < len(w) and len({r["source"] for r in w}) == 3]
+    assert tied, "a timeline with equal timestamps across all three files"
+    assert any(len([r for r in w if r["source"] == "runtime" and r["ts"] == w[0]["ts"]]) >= 2 for w in [t for t in tied])
+    cids = [cid for _, cid, _ in cases]
+    assert any(a != b and b.startswith(a) for a in cids for b in cids), "one correlation ID starts with another"
+    assert {f for f, _, w in cases if w} >= {"hidden/bundle-a", "hidden/bundle-b", "hidden/bundle-c"}
+    assert any(not w for _, _, w in cases), "an unknown ID"
+    assert any("\ufffd" in r["message"] for _, _, w in cases for r in w), "a record read across a byte that is not UTF-8"
 
 
 def test_hidden_data_is_deterministic_and_unlike_the_visible_bundle(hidden):
-    again = bundles.make_hidden(random.Random(lt.grader.seed))
+    again = hidden_data.make_hidden(random.Random(lt.grader.seed))
     assert again == hidden
     visible = "\n".join(p.read_text(encoding="utf-8") for p in VISIBLE.iterdir())
-    hidden_text = "\n".join(line.text for b in hidden.bundles for line in b.lines)
+    hidden_text = "\n".join(line.text for b in hidden.bundles + (hidden.samples,) for line in b.lines)
     for cid in set(re.findall(r"c-[0-9a-f]{8}", visible)):
         assert cid not in hidden_text
     for offset in ("+0100]", "-0600 erp"):  # the visible clocks
@@ -111,33 +160,31 @@ def test_hidden_data_is_deterministic_and_unlike_the_visible_bundle(hidden):
     assert not any(secret in hidden_text for secret in findings.SECRETS)
 
 
-def test_local_times_taken_for_utc_reorder_every_multi_source_timeline(hidden, tmp_path):
-    # Without this, the timeline check could not catch a parser that drops the offsets.
-    spec = importlib.util.spec_from_file_location(
-        "log_triage_naive", ROOT / "solutions/log-triage/flawed/naive-local-time/triage.py")
-    naive = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(naive)
-    for rel, data in bundles.hidden_files(hidden).items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_bytes(data)
-    mixed = [(f, c, s) for f, c, s in hidden.timelines if len(set(s)) > 1]
-    assert len(mixed) >= 4
-    for folder, cid, sources in mixed:
-        got = tuple(r["source"] for r in naive.timeline(str(tmp_path / folder), cid))
-        assert got != sources, (folder, cid)
+def test_hidden_lines_cover_every_month_status_class_and_offset(hidden):
+    lines = [line for b in hidden.bundles + (hidden.samples,) for line in b.lines]
+    gateway = [line.text for line in lines if line.source == "gateway" and line.expected]
+    assert {m for m in bundles.MONTHS if any(f"/{m}/" in text for text in gateway)} == set(bundles.MONTHS)
+    statuses = {line.expected["status"] for line in lines if line.source == "gateway" and line.expected}
+    assert {399 < s < 500 for s in statuses} == {True, False} and {400, 499, 500} <= statuses
+    offsets = set(re.findall(r"[+-](?:0[0-9]|1[0-4]):?(?:00|30|45)(?=[\]\" ])", "\n".join(line.text for line in lines)))
+    assert any(o.startswith("-") and o.endswith("30") for o in offsets) and any(o.endswith("45") for o in offsets)
 
 
 def test_expected_messages_hold_no_secret_and_show_the_mask(hidden):
-    carrying = [line for b in hidden.bundles for line in b.lines if line.secret]
-    assert len(carrying) >= 6
+    carrying = [line for b in hidden.bundles + (hidden.samples,) for line in b.lines if line.secrets]
+    assert len(carrying) >= 10
+    assert sum(1 for line in carrying if len(line.secrets) >= 2) >= 4, "several secrets in one line"
     for line in carrying:
-        assert line.secret in line.text
-        assert line.secret not in line.expected["message"] and "***" in line.expected["message"]
+        for secret in line.secrets:
+            assert secret in line.text and secret not in line.expected["message"]
+        assert "***" in line.expected["message"]
+    ends = "".join(line.text.split(secret, 1)[1][:1] for line in carrying for secret in line.secrets)
+    for terminator in '&" ,;}':
+        assert terminator in ends, f"a secret ended by {terminator!r}"
 
 
 # -- findings are judged fairly -------------------------------------------------
-JUDGES = (findings.category, findings.evidence, findings.next_step, findings.mitigation, findings.replay,
-          findings.no_secrets)
+JUDGES = (findings.category, findings.evidence, findings.next_step_kind, findings.replay, findings.no_secrets)
 
 
 def test_reference_findings_earn_every_point():
@@ -154,48 +201,72 @@ def test_invalid_toml_fails_each_field_with_the_parser_message():
         assert outcome.status is Status.FAILED and "not valid TOML" in outcome.reason, judge.__name__
 
 
-@pytest.mark.parametrize("ts, credit", [
-    ('"2024-11-05T07:15:02.703Z"', 1.0),
-    ('"2024-11-05T07:15:02Z"', 1.0),                 # no milliseconds: the line's second
-    ("2024-11-05T08:15:02.703+01:00", 1.0),          # a TOML datetime with an offset
-    ('"2024-11-05T08:15:02.703"', 0.4),              # Berlin wall-clock time taken for UTC
-    ('"2024-11-05T07:15:03.000Z"', 0.4),             # a second off
+def _with_evidence(incident: str, entries: list) -> str:
+    doc = _reference_doc()
+    doc[incident]["evidence"] = entries
+    return _dump(doc)
+
+
+@pytest.mark.parametrize("ts, right", [
+    ('"2024-11-05T07:15:02.703Z"', True),
+    ("2024-11-05T08:15:02.703+01:00", True),          # a TOML datetime with an offset: the same instant
+    ("2024-11-05T07:15:02.703Z", True),               # a TOML datetime in UTC
+    ('"2024-11-05T07:15:02Z"', False),                # no milliseconds: another instant
+    ('"2024-11-05T08:15:02.703"', False),             # Berlin wall-clock time taken for UTC
+    ('"2024-11-05T07:15:03.703Z"', False),            # a second off
 ])
-def test_evidence_timestamps_are_compared_as_instants(ts, credit):
-    doc = f'[INC-1]\nevidence = [{{ correlation_id = "c-4b9d07a3", ts = {ts} }}]\n'
-    outcome = findings.evidence(_findings_call(doc))
-    assert outcome.fraction == pytest.approx(credit / len(findings.KEY))
+def test_evidence_timestamps_are_compared_as_instants_to_the_millisecond(ts, right):
+    text = (REFERENCE / "findings.toml").read_text(encoding="utf-8").replace(
+        'ts = "2024-11-05T07:15:02.703Z"', f"ts = {ts}", 1)
+    outcome = findings.evidence(_findings_call(text))
+    assert (outcome.status is Status.PASSED) is right, outcome.evidence
 
 
-def test_an_incident_with_two_transactions_needs_both_cited():
+def test_evidence_is_judged_as_a_set_per_incident():
+    key = _reference_doc()["INC-5"]["evidence"]
+    context = {"correlation_id": "c-5f8d2c64", "ts": "2024-11-05T08:20:12.210Z", "source": "runtime", "note": "link"}
+    assert findings.evidence(_findings_call(_with_evidence("INC-5", key + [context]))).status is Status.PASSED
+    cases = {
+        "a key line left out": key[:-1],
+        "a line of another incident": key + [{"correlation_id": "c-4b9d07a3", "ts": "2024-11-05T07:15:02.703Z",
+                                              "source": "erp"}],
+        "the wrong source": key[:-1] + [dict(key[-1], source="runtime")],
+        "a correlation ID one character off": key[:-1] + [dict(key[-1], correlation_id="c-0e97b3a6")],
+        "a citation without a correlation ID": key + [{"ts": "2024-11-05T08:20:12.210Z", "source": "runtime"}],
+    }
+    for what, entries in cases.items():
+        outcome = findings.evidence(_findings_call(_with_evidence("INC-5", entries)))
+        assert outcome.fraction == pytest.approx(6 / 7), what
+        assert outcome.evidence.startswith("INC-5:"), what
+
+
+def test_the_next_step_is_judged_only_where_the_category_is_right():
     doc = _reference_doc()
-    doc["INC-5"]["evidence"] = [e for e in doc["INC-5"]["evidence"] if e["correlation_id"] in ("c-0a6f3e91", "c-7e12c5d8")]
-    outcome = findings.evidence(_findings_call(_dump(doc)))
-    assert outcome.fraction == pytest.approx((6 + 0.5) / 7)
-    assert "INC-5" in outcome.evidence and "the replay" in outcome.evidence
-
-
-def test_other_words_for_the_same_ideas_count():
-    doc = _reference_doc()
-    doc["INC-1"].update(next_step="Raise it with ERP support and send them the stack trace.",
-                        mitigation="Vendor patches PricingService; reprocess the message afterwards.")
-    doc["INC-3"].update(next_step="Search the ERP for order_ref CRM-10487 to see if it was created.",
-                        mitigation="Use an upsert keyed on the external id.")
-    doc["INC-4"].update(next_step="Find out which quota the gateway enforces on writes.",
-                        mitigation="Exponential back-off on 429s.")
-    doc["INC-7"].update(next_step="Ask whether the API key / credential was rotated.",
-                        mitigation="Put the new credential in Key Vault and resend the polls.")
+    doc["INC-7"].update(category="target_server_error", next_step_kind="escalate_to_target_owner")
     call = _findings_call(_dump(doc))
-    assert findings.next_step(call).status is Status.PASSED
-    assert findings.mitigation(call).status is Status.PASSED
+    assert findings.category(call).fraction == pytest.approx(6 / 7)
+    outcome = findings.next_step_kind(call)
+    assert outcome.status is Status.PASSED and "see findings-category" in outcome.evidence
+    doc["INC-7"]["category"] = "auth_credentials"
+    outcome = findings.next_step_kind(_findings_call(_dump(doc)))
+    assert outcome.fraction == pytest.approx(6 / 7) and "INC-7: not escalate_to_target_owner" in outcome.evidence
 
 
-def test_a_right_verdict_without_a_reason_earns_most_of_the_incident():
+def test_prose_is_for_people_and_never_scored():
     doc = _reference_doc()
-    doc["INC-3"]["replay_why"] = "see above"
-    outcome = findings.replay(_findings_call(_dump(doc)))
-    assert outcome.fraction == pytest.approx((6 + 0.7) / 7)
-    assert "INC-3: replay_safe is right, but replay_why" in outcome.evidence
+    for table in doc.values():
+        table.update(next_step="Ring Dana.", mitigation="", replay_why="as discussed")
+        for entry in table["evidence"]:
+            entry["note"] = "x"
+    call = _findings_call(_dump(doc))
+    for judge in JUDGES:
+        assert judge(call).status is Status.PASSED, judge.__name__
+
+
+def test_replay_safe_must_be_a_boolean():
+    text = (REFERENCE / "findings.toml").read_text(encoding="utf-8").replace("replay_safe = true", 'replay_safe = "true"', 1)
+    outcome = findings.replay(_findings_call(text))
+    assert outcome.fraction == pytest.approx(6 / 7) and "true or false" in outcome.evidence
 
 
 def test_a_wrong_category_gets_a_clue_not_the_answer():
@@ -211,34 +282,75 @@ def test_secrets_are_found_wherever_they_are_pasted():
     for secret in findings.SECRETS:
         leaked = text.replace('note = "401 on the token request"', f'note = "Bearer eyJ.{secret}"')
         assert findings.no_secrets(_findings_call(leaked)).status is Status.FAILED
+        assert findings.no_secrets(_findings_call(text + f"\n# {secret}\n")).status is Status.FAILED
 
 
-def test_read_findings_helper_reads_text_and_refuses_huge_files(tmp_path, monkeypatch):
-    runtime = ROOT / "graders/sandbox/runtime"
-    monkeypatch.syspath_prepend(str(runtime))
-    sys.modules.pop("_iclab_log_triage", None)
-    import _iclab_log_triage as helper
-
+# -- the trusted helper -----------------------------------------------------------
+@pytest.fixture()
+def helper(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT / "graders/sandbox/runtime"))
     monkeypatch.setenv("ICLAB_WORK", str(tmp_path))
+    sys.modules.pop("_iclab_log_triage", None)
+    import _iclab_log_triage
+    return _iclab_log_triage
+
+
+def test_read_findings_drops_a_byte_order_mark_and_refuses_huge_or_non_utf8_files(helper, tmp_path):
     (tmp_path / "findings.toml").write_text('[INC-1]\ncategory = "timeout"\n', encoding="utf-8")
     assert helper.read_findings() == '[INC-1]\ncategory = "timeout"\n'
-    (tmp_path / "findings.toml").write_bytes(b"#" * (helper.MAX_BYTES + 1))
-    with pytest.raises(ValueError):
-        helper.read_findings()
+    (tmp_path / "findings.toml").write_text('[INC-1]\ncategory = "timeout"\n', encoding="utf-8-sig")
+    assert tomllib.loads(helper.read_findings()) == {"INC-1": {"category": "timeout"}}
+    for data in (b"#" * (helper.MAX_BYTES + 1), b'[INC-1]\nnote = "M\xfcller"\n'):
+        (tmp_path / "findings.toml").write_bytes(data)
+        with pytest.raises(ValueError):
+            helper.read_findings()
+
+
+def test_helpers_for_unknown_sources_and_another_time_zone(helper, monkeypatch, tmp_path):
+    (tmp_path / "triage.py").write_text(
+        "import datetime\n"
+        "def parse_line(line, source):\n"
+        "    if source == 'x':\n        raise KeyError(source)\n"
+        "    if source == 'y':\n        return None\n"
+        "    if source == 'z':\n        raise type('Unknown', (ValueError,), {})(source)\n"
+        "    return datetime.datetime(2025, 1, 1, 12, tzinfo=datetime.timezone.utc).astimezone().isoformat()\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("triage", None)
+    assert [helper.unknown_source("", s) for s in "xyz"] == ["KeyError", "returned", "ValueError"]
+    before = os.environ.get("TZ")
+    assert helper.parse_in_zone("", "runtime", "<-0330>3:30") == "2025-01-01T08:30:00-03:30"
+    assert os.environ.get("TZ") == before
+    time.tzset()
+    sys.modules.pop("triage", None)
 
 
 # -- one mistake, one check ------------------------------------------------------
-def test_a_timeline_that_needs_every_file_loses_only_the_bundle_without_erp_log(tmp_path):
+def _grade_patched(tmp_path, old: str, new: str):
     lab = catalog.get_lab("log-triage")
     submission = tmp_path / "submission"
     shutil.copytree(REFERENCE, submission)
     path = submission / "triage.py"
     source = path.read_text(encoding="utf-8")
-    patched = source.replace("        if not path.is_file():\n            continue  # a system that sent no log contributes nothing\n", "")
-    assert patched != source
-    path.write_text(patched, encoding="utf-8")
+    assert old in source
+    path.write_text(source.replace(old, new), encoding="utf-8")
     result = engine.grade(lab, submission)
-    lost = {c.id: c for c in result.checks if c.points < c.max_points}
+    return {c.id: c for c in result.checks if c.points < c.max_points}
+
+
+def test_a_timeline_that_needs_every_file_loses_only_the_bundles_without_one(tmp_path):
+    lost = _grade_patched(tmp_path, "        if not path.is_file():\n"
+                                    "            continue  # a system that sent no log contributes nothing\n", "")
     assert set(lost) == {"timeline"}
-    assert "bundle-b has no erp.log" in lost["timeline"].reason
-    assert lost["timeline"].points == pytest.approx(8 * 5 / 6, abs=0.01)
+    wrong = sum(1 for folder, _, _ in lt.grader.data().timelines if folder in ("hidden/bundle-b", "hidden/bundle-c"))
+    assert lost["timeline"].reason.startswith(f"{wrong} of {len(lt.grader.data().timelines)} timelines are wrong")
+
+
+def test_the_timeline_is_judged_on_its_own_terms_when_only_parsing_is_wrong(tmp_path):
+    # Offsets dropped in parse_line: the timeline orders the submission's own (wrong) records right,
+    # so the mistake is charged to utc-timestamps alone, not again to the timeline built from them.
+    lost = _grade_patched(tmp_path, "tzinfo=_offset(m.group(8), m.group(9), m.group(10))", "tzinfo=timezone.utc")
+    assert set(lost) == {"utc-timestamps"}
+    # A message parsed wrong (the ERP's quotes kept) is the ERP parse check's alone.
+    lost = _grade_patched(tmp_path / "quotes", "value[1:-1] if value.startswith('\"') else value", "value")
+    assert set(lost) == {"parse-erp"}

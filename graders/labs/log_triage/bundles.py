@@ -6,6 +6,14 @@ quirks the contract allows (level spellings, key order, optional fields,
 timestamps with or without milliseconds). The event is also the expected
 record, so the generator is the oracle and never parses anything itself.
 Non-record lines (stack traces, truncated JSON, banners) are mixed in.
+
+The three bundles share one story engine and differ in what they stress
+(the ``COVERAGE`` table in ``__init__`` says which edge class lives where):
+bundle-a crosses midnight UTC with a +02:00 / -04:00 / +05:30 trio; bundle-b
+has Windows line endings and no erp.log; bundle-c crosses the new year with
+-03:30 / +05:45 / -09:30 clocks, has no gateway.log, equal timestamps across
+and within files, a replay whose correlation ID starts with the original's
+and a byte that is not UTF-8.
 """
 from __future__ import annotations
 
@@ -15,13 +23,14 @@ import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["Line", "Bundle", "Hidden", "make_hidden", "hidden_files", "SOURCES"]
+__all__ = ["Line", "Bundle", "Hidden", "make_bundles", "SOURCES", "FILES", "utc_text", "offset_text", "token",
+           "render_runtime", "render_gateway", "render_erp", "Event"]
 
 SOURCES = ("runtime", "gateway", "erp")
 FILES = {"runtime": "runtime.log", "gateway": "gateway.log", "erp": "erp.log"}
-_LEVEL_SPELLINGS = {"DEBUG": ("DEBUG", "debug"), "INFO": ("INFO", "info", "Info"),
-                    "WARN": ("WARN", "warn", "WARNING", "warning"), "ERROR": ("ERROR", "error", "Error")}
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+LEVEL_SPELLINGS = {"DEBUG": ("DEBUG", "debug"), "INFO": ("INFO", "info", "Info"),
+                   "WARN": ("WARN", "warn", "WARNING", "warning", "Warning"), "ERROR": ("ERROR", "error", "Error")}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -29,10 +38,11 @@ class Line:
     """One line of a hidden log file and what parse_line must make of it."""
 
     source: str
-    number: int           # 1-based, within its file
-    text: str
+    number: int            # 1-based, within its file
+    text: str              # as a reader decoding UTF-8 with replacement sees it
     expected: dict | None  # None: not a record
-    secret: str = ""       # a secret the line carries, which no returned record may contain
+    secrets: tuple[str, ...] = ()  # secrets the line carries, which no returned record may contain
+    raw: bytes | None = None       # the bytes in the file, when they are not text.encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -45,16 +55,25 @@ class Bundle:
     def label(self, line: Line) -> str:
         return f"{self.folder}/{FILES[line.source]} line {line.number}"
 
+    def timeline(self, cid: str) -> tuple[dict, ...]:
+        """The records timeline() must return: time order, then runtime, gateway, erp, then line number."""
+        rows = sorted((line.expected["ts"], SOURCES.index(line.source), line.number, line.expected)
+                      for line in self.lines
+                      if line.expected and line.expected["correlation_id"] == cid and line.source not in self.absent)
+        return tuple(row[3] for row in rows)
+
 
 @dataclass(frozen=True)
 class Hidden:
     bundles: tuple[Bundle, ...]
+    samples: Bundle                      # single lines for parse_line only, written to no file
+    unknown_sources: tuple[tuple[str, str], ...]  # (line, source) pairs that must raise ValueError
     group_input: tuple[dict, ...]
-    timelines: tuple[tuple[str, str, tuple[str, ...]], ...]  # (bundle folder, correlation id, expected sources)
+    timelines: tuple[tuple[str, str, tuple[dict, ...]], ...]  # (bundle folder, correlation id, expected records)
 
 
 @dataclass
-class _Event:
+class Event:
     at: datetime
     source: str
     cid: str | None
@@ -62,32 +81,42 @@ class _Event:
     status: int | None
     message: str          # masked: what parse_line must return
     raw: str = ""         # unmasked, when it differs
-    secret: str = ""
+    secrets: tuple[str, ...] = ()
     junk_after: tuple[str, ...] = ()
     whole: bool = False   # logged without milliseconds
+    tied: bool = False    # shares its instant with other lines on purpose
+    bad_bytes: bytes = b""  # replaces U+FFFD in the file: a byte that is not UTF-8
 
 
-def _utc_text(moment: datetime) -> str:
+def utc_text(moment: datetime) -> str:
+    moment = moment.astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _token(rng: random.Random, n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+def token(rng: random.Random, n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
     return "".join(rng.choice(alphabet) for _ in range(n))
 
 
+def offset_text(minutes: int, colon: bool) -> str:
+    sign = "-" if minutes < 0 else "+"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{mins:02d}" if colon else f"{sign}{hours:02d}{mins:02d}"
+
+
 class _Story:
-    """Builds one bundle's events: polls, orders with outcomes, noise."""
+    """Builds one bundle's events: polls, orders with outcomes, replays, bursts, noise."""
 
     def __init__(self, rng: random.Random, start: datetime, ids):
         self.rng = rng
         self.now = start
         self.ids = ids
-        self.events: list[_Event] = []
-        self.secret = _token(rng, 18)
-        self.jwt = "eyJhbGciOiJSUzI1NiJ9." + _token(rng, 40) + "." + _token(rng, 30, string.ascii_letters + "-_")
-        self.basic = _token(rng, 24) + "=="
+        self.events: list[Event] = []
+        self.secret = token(rng, 18)
+        self.jwt = "eyJhbGciOiJSUzI1NiJ9." + token(rng, 40) + "." + token(rng, 30, string.ascii_letters + "-_~")
+        self.basic = token(rng, 22, string.ascii_letters + string.digits + "+/") + "=="
         self.order_no = rng.randrange(20000, 90000)
         self.cids: dict[str, list[str]] = {}
+        self.refs: dict[str, str] = {}
         self.last: dict = {}
 
     def add(self, offset_ms: int, source: str, cid, level: str, status, message: str, **kw) -> datetime:
@@ -98,47 +127,57 @@ class _Story:
         elif self.rng.random() < 0.2 and at.replace(microsecond=0) > self.last.get(cid, at):
             at, whole = at.replace(microsecond=0), True  # some lines carry no milliseconds
         self.last[cid] = max(at, self.last.get(cid, at))
-        self.events.append(_Event(at, source, cid, level, status, message, whole=whole, **kw))
+        self.events.append(Event(at, source, cid, level, status, message, whole=whole, **kw))
         return at
 
-    def gateway(self, offset_ms, cid, method, path, status, secret=""):
+    def gateway(self, offset_ms, cid, method, path, status, secrets=()):
         level = "ERROR" if status >= 500 else "WARN" if status >= 400 else "INFO"
         raw = f"{method} {path}"
-        masked = raw.replace(secret, "***") if secret else raw
-        return self.add(offset_ms, "gateway", cid, level, status, masked, raw=raw, secret=secret)
+        masked = raw
+        for secret in secrets:
+            masked = masked.replace(secret, "***")
+        return self.add(offset_ms, "gateway", cid, level, status, masked, raw=raw, secrets=tuple(secrets))
 
-    def poll(self, token_status: int = 200):
+    def poll(self, token_status: int = 200, fetch_status: int = 200):
         cid = self.ids()
-        self.cids.setdefault("poll", []).append(cid)
+        self.cids.setdefault("poll" if (token_status, fetch_status) == (200, 200) else f"poll-{token_status}-{fetch_status}",
+                             []).append(cid)
         self.add(0, "runtime", cid, "INFO", None, "poll started")
         path = f"/oauth2/token?grant_type=client_credentials&client_id=erp-sync&client_secret={self.secret}"
-        at = self.gateway(120, cid, "POST", path, token_status, secret=self.secret)
+        at = self.gateway(120, cid, "POST", path, token_status, secrets=(self.secret,))
         self.now = at
         if token_status != 200:
             self.add(240, "runtime", cid, "ERROR", token_status, f"token request refused with {token_status}; poll aborted")
             return
-        at = self.gateway(300, cid, "GET", "/api/v2/orders?changedSince=last&page=1", 200)
+        at = self.gateway(300, cid, "GET", "/api/v2/orders?changedSince=last&page=1", fetch_status)
         self.now = at
+        if fetch_status != 200:
+            self.add(180, "runtime", cid, "ERROR", fetch_status, f"CRM answered {fetch_status}; poll aborted")
+            return
         self.add(210, "runtime", cid, "INFO", None, "poll fetched the changed orders")
 
-    def order(self, outcome: str):
+    def _created(self, cid: str, ref: str, so: str, gap: int = 520) -> None:
+        self.add(gap, "erp", cid, "INFO", 201, f"sales order {so} created for {ref}")
+        self.add(gap + 91, "runtime", cid, "INFO", 201, f"ERP created {so}")
+
+    def order(self, outcome: str, cid: str | None = None, ref: str | None = None):
         rng = self.rng
-        cid = self.ids()
+        cid = cid or self.ids()
         self.cids.setdefault(outcome, []).append(cid)
         self.order_no += rng.randrange(1, 9)
-        ref = f"CRM-{self.order_no}"
+        ref = ref or f"CRM-{self.order_no}"
+        self.refs[cid] = ref
         so = f"SO-{self.order_no * 3 + 11}"
         self.now += timedelta(milliseconds=rng.randrange(400, 2500))
         self.add(0, "runtime", cid, "INFO", None, f"mapping order {ref} for Müller & Söhne")
         if rng.random() < 0.5:
             self.add(17, "runtime", cid, "DEBUG", None, 'calling ERP with headers {"Authorization": "Bearer ***"}',
-                     raw=f'calling ERP with headers {{"Authorization": "Bearer {self.jwt}"}}', secret=self.jwt)
+                     raw=f'calling ERP with headers {{"Authorization": "Bearer {self.jwt}"}}', secrets=(self.jwt,))
         if rng.random() < 0.4:
             self.add(240, "erp", cid, "DEBUG", None, "caller authenticated with Authorization: Basic ***",
-                     raw=f"caller authenticated with Authorization: Basic {self.basic}", secret=self.basic)
+                     raw=f"caller authenticated with Authorization: Basic {self.basic}", secrets=(self.basic,))
         if outcome == "ok":
-            self.add(520, "erp", cid, "INFO", 201, f"sales order {so} created for {ref}")
-            self.add(611, "runtime", cid, "INFO", 201, f"ERP created {so}")
+            self._created(cid, ref, so)
             at = self.gateway(700, cid, "PATCH", f"/api/v2/orders/{ref}", 200)
             self.now = at
             self.add(133, "runtime", cid, "INFO", 200, f"write-back of {so} done")
@@ -157,41 +196,68 @@ class _Story:
             self.add(33_400, "erp", cid, "INFO", 201, f"sales order {so} created for {ref} after 33.1 s")
             self.now += timedelta(seconds=34)
         elif outcome == "throttled":
-            self.add(520, "erp", cid, "INFO", 201, f"sales order {so} created for {ref}")
-            self.add(611, "runtime", cid, "INFO", 201, f"ERP created {so}")
+            self._created(cid, ref, so)
             at = self.gateway(700, cid, "PATCH", f"/api/v2/orders/{ref}", 429)
             self.now = at
             self.add(149, "runtime", cid, "WARN", 429, "write-back got 429; retrying")
             at = self.gateway(900, cid, "PATCH", f"/api/v2/orders/{ref}", 429)
             self.now = at
             self.add(162, "runtime", cid, "ERROR", 429, "write-back failed after 2 attempts")
+        elif outcome == "latin-1":
+            # The ERP's message carries a byte from another code page: read as U+FFFD, never a reason to stop.
+            self.add(520, "erp", cid, "INFO", 201, f"sales order {so} created for {ref}, Kunde M\ufffdller",
+                     bad_bytes=b"\xfc")
+            self.add(611, "runtime", cid, "INFO", 201, f"ERP created {so}")
+
+    def replay(self, original: str):
+        """An ops replay of ``original``: its copy's correlation ID starts with the original's."""
+        request = self.ids()
+        copy = f"{original}-r1"
+        self.cids.setdefault("replay-request", []).append(request)
+        self.cids.setdefault("replay-copy", []).append(copy)
+        self.now += timedelta(minutes=self.rng.randrange(4, 9))
+        self.add(0, "runtime", request, "INFO", None, f"manual replay requested by ops: 1 message ({original})")
+        self.add(406, "runtime", copy, "INFO", None, f"replaying message (original correlation id {original})")
+        self.order("ok", cid=copy, ref=self.refs[original])
+
+    def burst(self, cid: str, other: str):
+        """Lines of ``cid`` in every file at one whole-second instant, two of them in runtime.log, and
+        another correlation ID's lines at the same instant: only the tie-break orders them."""
+        at = (self.now + timedelta(seconds=2)).replace(microsecond=0)
+        tied = dict(tied=True, whole=False)
+        self.events += [
+            Event(at, "erp", cid, "INFO", None, "reservation check started", **tied),
+            Event(at, "runtime", other, "INFO", None, "heartbeat from the other worker", **tied),
+            Event(at, "runtime", cid, "INFO", None, "reserving stock", **tied),
+            Event(at, "gateway", cid, "INFO", 200, "GET /api/v2/stock/A-17", whole=True, tied=True),
+            Event(at, "runtime", cid, "WARN", None, "stock low, reserving anyway", **tied),
+            Event(at, "erp", other, "INFO", None, "reservation check started", **tied),
+        ]
+        self.cids.setdefault("burst", []).append(cid)
+        self.now = at + timedelta(seconds=1)
 
     def noise(self):
-        choice = self.rng.randrange(3)
+        choice = self.rng.randrange(4)
         if choice == 0:
             self.add(5, "runtime", None, "DEBUG", None, "heartbeat: error queue depth 0")
         elif choice == 1:
             self.gateway(5, None, "GET", "/health", 200)
+        elif choice == 2:
+            self.gateway(5, None, "HEAD", "/health", 304)
         else:
             self.add(5, "erp", None, "INFO", None, "batch job STOCK_SYNC finished")
 
 
 # -- rendering ----------------------------------------------------------------
-def _offset_text(minutes: int, colon: bool) -> str:
-    sign = "-" if minutes < 0 else "+"
-    hours, mins = divmod(abs(minutes), 60)
-    return f"{sign}{hours:02d}:{mins:02d}" if colon else f"{sign}{hours:02d}{mins:02d}"
-
-
-def _render_runtime(rng: random.Random, event: _Event, runtime_offset: int) -> str:
+def render_runtime(rng: random.Random, event: Event, runtime_offset: int) -> str:
     if event.whole:
         ts = event.at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    elif rng.random() < 0.25:  # a node whose clock is configured with a local offset
+    elif rng.random() < 0.3 or event.tied:  # a node whose clock is configured with a local offset
         local = event.at.astimezone(timezone(timedelta(minutes=runtime_offset)))
-        ts = local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + _offset_text(runtime_offset, True)
+        ts = local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + offset_text(runtime_offset, True)
     else:
-        ts = _utc_text(event.at)
-    doc = {"ts": ts, "level": rng.choice(_LEVEL_SPELLINGS[event.level]), "msg": event.raw or event.message}
+        ts = utc_text(event.at)
+    doc = {"ts": ts, "level": rng.choice(LEVEL_SPELLINGS[event.level]), "msg": event.raw or event.message}
     if event.cid is not None:
         doc["corr_id"] = event.cid
     else:
@@ -209,11 +275,11 @@ def _render_runtime(rng: random.Random, event: _Event, runtime_offset: int) -> s
     return json.dumps({k: doc[k] for k in keys}, ensure_ascii=rng.random() < 0.5)
 
 
-def _render_gateway(rng: random.Random, event: _Event, offset: int) -> str:
+def render_gateway(rng: random.Random, event: Event, offset: int) -> str:
     local = event.at.astimezone(timezone(timedelta(minutes=offset)))
-    stamp = f"{local.day:02d}/{_MONTHS[local.month - 1]}/{local.year}:{local:%H:%M:%S} {_offset_text(offset, False)}"
+    stamp = f"{local.day:02d}/{MONTHS[local.month - 1]}/{local.year}:{local:%H:%M:%S} {offset_text(offset, False)}"
     ip = "10.9.0.4" if event.cid is None else "172.20.3.11"
-    request = f"{event.raw or event.message} {rng.choice(('HTTP/1.1', 'HTTP/2.0'))}"
+    request = f"{event.raw or event.message} {rng.choice(('HTTP/1.1', 'HTTP/2.0', 'HTTP/1.0'))}"
     fields = [f"rt={rng.randrange(1, 900) / 1000:.3f}", f"X-Correlation-ID={event.cid or '-'}",
               f"upstream=crm-core-{rng.randrange(1, 4)}"]
     if event.status == 429:
@@ -223,7 +289,7 @@ def _render_gateway(rng: random.Random, event: _Event, offset: int) -> str:
     return f'{ip} - {"-" if event.cid is None else "erp-sync"} [{stamp}] "{request}" {event.status} {size} ' + " ".join(fields)
 
 
-def _render_erp(rng: random.Random, event: _Event, offset: int) -> str:
+def render_erp(rng: random.Random, event: Event, offset: int) -> str:
     local = event.at.astimezone(timezone(timedelta(minutes=offset)))
     if event.whole:
         clock = f"{local:%Y-%m-%d %H:%M:%S}"
@@ -238,7 +304,7 @@ def _render_erp(rng: random.Random, event: _Event, offset: int) -> str:
     if event.status is not None:
         pairs.append(f"status={event.status}")
     rng.shuffle(pairs)
-    return f"{clock} {_offset_text(offset, False)} erp-db{rng.randrange(1, 3)} erp-api[{rng.randrange(100, 999)}]: " + " ".join(pairs)
+    return f"{clock} {offset_text(offset, False)} erp-db{rng.randrange(1, 3)} erp-api[{rng.randrange(100, 999)}]: " + " ".join(pairs)
 
 
 _JUNK = {
@@ -249,29 +315,34 @@ _JUNK = {
 }
 
 
-def _build(rng: random.Random, folder: str, story: _Story, offsets: dict, absent=(), newline="\n") -> Bundle:
-    events = sorted(story.events, key=lambda e: e.at)
-    renderers = {"runtime": _render_runtime, "gateway": _render_gateway, "erp": _render_erp}
-    texts: dict[str, list[tuple[str, _Event | None]]] = {s: [] for s in SOURCES}
+def _build(rng: random.Random, folder: str, story: _Story, offsets: dict, absent=(), newline="\n",
+           junk_bytes: bytes = b"") -> Bundle:
+    events = sorted(story.events, key=lambda e: e.at)  # stable: tied events keep the order they were told in
+    renderers = {"runtime": render_runtime, "gateway": render_gateway, "erp": render_erp}
+    texts: dict[str, list[tuple[str, Event | None, bytes | None]]] = {s: [] for s in SOURCES}
     for event in events:
-        texts[event.source].append((renderers[event.source](rng, event, offsets[event.source]), event))
+        text = renderers[event.source](rng, event, offsets[event.source])
+        raw = text.encode("utf-8").replace("\ufffd".encode("utf-8"), event.bad_bytes) if event.bad_bytes else None
+        texts[event.source].append((text, event, raw))
         for extra in event.junk_after:
-            texts[event.source].append((extra, None))
+            texts[event.source].append((extra, None, None))
     for source, junk in _JUNK.items():
         for text in junk:
-            texts[source].insert(rng.randrange(1, len(texts[source])), (text, None))
+            texts[source].insert(rng.randrange(1, len(texts[source])), (text, None, None))
+    if junk_bytes:  # a half-written line from a crashed writer: not UTF-8, not a record
+        texts["runtime"].insert(rng.randrange(1, len(texts["runtime"])),
+                                (junk_bytes.decode("utf-8", errors="replace"), None, junk_bytes))
     lines = []
     for source in SOURCES:
-        for number, (text, event) in enumerate(texts[source], start=1):
+        for number, (text, event, raw) in enumerate(texts[source], start=1):
             expected = None if event is None else {
-                "ts": _utc_text(event.at.astimezone(timezone.utc)), "source": source, "correlation_id": event.cid,
-                "level": event.level if event.level != "WARNING" else "WARN", "status": event.status,
-                "message": event.message}
-            lines.append(Line(source, number, text, expected, event.secret if event else ""))
+                "ts": utc_text(event.at), "source": source, "correlation_id": event.cid,
+                "level": event.level, "status": event.status, "message": event.message}
+            lines.append(Line(source, number, text, expected, event.secrets if event else (), raw))
     return Bundle(folder, tuple(lines), tuple(absent), newline)
 
 
-def _story(rng: random.Random, start: datetime, ids, outcomes, polls=2, auth_failures=1) -> _Story:
+def _story(rng: random.Random, start: datetime, ids, outcomes, polls=2, auth_failures=1, fetch_failures=()) -> _Story:
     story = _Story(rng, start, ids)
     for i in range(polls):
         story.poll()
@@ -280,24 +351,30 @@ def _story(rng: random.Random, start: datetime, ids, outcomes, polls=2, auth_fai
             if rng.random() < 0.4:
                 story.noise()
         story.now += timedelta(minutes=rng.randrange(3, 9))
+    for status in fetch_failures:
+        story.poll(fetch_status=status)
+        story.noise()
+        story.now += timedelta(minutes=5)
     for _ in range(auth_failures):
         story.poll(token_status=401)
         story.noise()
         story.now += timedelta(minutes=5)
-    _untie(story.events)
     return story
 
 
-def _untie(events: list[_Event]) -> None:
-    """Keep timestamps unique within a correlation ID, so time order alone decides a timeline."""
-    seen: set[tuple] = set()
+def _untie(events: list[Event]) -> None:
+    """Keep timestamps unique within a correlation ID, except where a tie is the point."""
+    seen: set[tuple] = {(e.cid, e.at) for e in events if e.tied}
     for event in sorted(events, key=lambda e: e.at):
+        if event.tied:
+            continue
         while (event.cid, event.at) in seen:
             event.at += timedelta(seconds=1) if event.whole else timedelta(milliseconds=7)
         seen.add((event.cid, event.at))
 
 
-def make_hidden(rng: random.Random) -> Hidden:
+def make_bundles(rng: random.Random):
+    """The three hidden bundles, each with the stories whose correlation IDs the timeline cases use."""
     def uuid_like() -> str:
         h = "".join(rng.choice("0123456789abcdef") for _ in range(32))
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
@@ -305,43 +382,40 @@ def make_hidden(rng: random.Random) -> Hidden:
     counter = iter(range(301, 999))
 
     def order_like() -> str:
-        return f"ORD-{next(counter):04d}-{_token(rng, 2, string.ascii_lowercase)}"
+        return f"ORD-{next(counter):04d}-{token(rng, 2, string.ascii_lowercase)}"
+
+    def short_like() -> str:
+        return f"rq{token(rng, 5, '0123456789abcdef')}"
 
     start_a = datetime(2025, 3, 30, 23, 52, 7, 331000, tzinfo=timezone.utc)  # crosses midnight UTC
     story_a = _story(rng, start_a, uuid_like,
-                     ["ok", "server-error", "rejected", "ok", "timeout", "throttled", "ok", "rejected"], polls=2)
+                     ["ok", "server-error", "rejected", "ok", "timeout", "throttled", "ok", "rejected"], polls=2,
+                     fetch_failures=(503, 500))
+    story_a.burst(uuid_like(), uuid_like())
+    _untie(story_a.events)
     bundle_a = _build(rng, "hidden/bundle-a", story_a, {"runtime": 120, "gateway": -240, "erp": 330})
+
     start_b = datetime(2024, 12, 31, 22, 41, 55, 80000, tzinfo=timezone.utc)
-    story_b = _story(rng, start_b, order_like, ["throttled", "ok", "server-error", "ok"], polls=1)
+    story_b = _story(rng, start_b, order_like, ["throttled", "ok", "server-error", "ok"], polls=1, fetch_failures=(502,))
+    _untie(story_b.events)
     bundle_b = _build(rng, "hidden/bundle-b", story_b, {"runtime": 0, "gateway": 540, "erp": -480},
                       absent=("erp",), newline="\r\n")
 
-    records = [line.expected for b in (bundle_a, bundle_b) for line in b.lines if line.expected is not None]
-    rng.shuffle(records)
-
-    def sources_of(bundle: Bundle, cid: str) -> tuple[str, ...]:
-        rows = sorted((line.expected["ts"], SOURCES.index(line.source), line.number, line.source)
-                      for line in bundle.lines
-                      if line.expected and line.expected["correlation_id"] == cid and line.source not in bundle.absent)
-        return tuple(row[3] for row in rows)
+    start_c = datetime(2025, 12, 31, 23, 48, 30, 912000, tzinfo=timezone.utc)  # crosses the new year UTC
+    story_c = _story(rng, start_c, short_like, ["ok", "latin-1", "timeout"], polls=1, auth_failures=0)
+    story_c.burst(story_c.ids(), story_c.ids())
+    story_c.replay(story_c.cids["ok"][0])
+    story_c.order("rejected")
+    _untie(story_c.events)
+    bundle_c = _build(rng, "hidden/bundle-c", story_c, {"runtime": -210, "gateway": 345, "erp": -570},
+                      absent=("gateway",), junk_bytes=b"\xff\xfe{\"ts\": \"2026-01-01T00:0")
 
     cases = []
-    for bundle, story, kinds in ((bundle_a, story_a, ("ok", "server-error", "poll", "timeout")),
-                                 (bundle_b, story_b, ("throttled",))):
+    for bundle, story, kinds in ((bundle_a, story_a, ("ok", "server-error", "poll", "timeout", "poll-200-503", "burst")),
+                                 (bundle_b, story_b, ("throttled", "server-error")),
+                                 (bundle_c, story_c, ("burst", "ok", "replay-copy", "replay-request", "latin-1"))):
         for kind in kinds:
             cid = story.cids[kind][0]
-            cases.append((bundle.folder, cid, sources_of(bundle, cid)))
+            cases.append((bundle.folder, cid, bundle.timeline(cid)))
     cases.append((bundle_a.folder, "no-such-" + uuid_like()[:8], ()))
-    return Hidden((bundle_a, bundle_b), tuple(records), tuple(cases))
-
-
-def hidden_files(data: Hidden) -> dict[str, bytes]:
-    """The bundles' files: bundle-b has Windows line endings and no erp.log (that team sent nothing)."""
-    files = {}
-    for bundle in data.bundles:
-        for source in SOURCES:
-            if source in bundle.absent:
-                continue
-            text = bundle.newline.join(line.text for line in bundle.lines if line.source == source) + bundle.newline
-            files[f"{bundle.folder}/{FILES[source]}"] = text.encode("utf-8")
-    return files
+    return (bundle_a, bundle_b, bundle_c), tuple(cases)

@@ -1,127 +1,174 @@
-"""Judge findings.toml, the learner's triage of the visible bundle, against the answer key.
+"""Judge findings.toml, the learner's triage of the visible bundle, field by field and exactly.
 
-The incidents are the visible bundle's (fixtures/log-triage), so this key is
+What a machine can judge is structured and judged exactly, per incident: the
+root-cause ``category`` and the ``next_step_kind`` (each from a taxonomy the
+ticket states), ``replay_safe``, and the ``evidence`` as a set of cited lines
+(each citation must name a line of the incident's transactions by
+correlation ID, UTC timestamp and source; every key line must be cited).
+The prose (``next_step``, ``mitigation``, ``replay_why``, each citation's
+``note``) is for the person who acts on the file and is never keyword-scored;
+only the secret check reads it.
+
+The incidents are the visible bundle's (fixtures/log-triage), so the key is
 about fixed data; it stays in the grader, which learners cannot read. Every
-field earns partial credit per incident, and every miss gets one line saying
-what is missing and where to look, without handing over the answer.
+miss gets one line saying what is wrong and where to look, without handing
+over the answer.
 """
 from __future__ import annotations
 
 import functools
-import re
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ...checks import Outcome, failed, partial, passed
 
-__all__ = ["CATEGORIES", "CONCEPTS", "KEY", "SECRETS", "load", "category", "evidence", "next_step", "mitigation",
-           "replay", "no_secrets"]
+__all__ = ["CATEGORIES", "NEXT_STEP_KINDS", "SOURCES", "KEY", "SECRETS", "Answer", "load", "category", "evidence",
+           "next_step_kind", "replay", "no_secrets"]
 
 CATEGORIES = ("auth_credentials", "rate_limited", "target_server_error", "timeout", "contract_change",
               "data_quality", "unsafe_replay")
-
-# The README publishes this vocabulary: a concept counts when the text matches its pattern.
-CONCEPTS = {
-    "credentials": (r"secret|credential|client[ _-]?id|password|api[ _-]?key|vault|rotat", "secret, credential, vault, rotation"),
-    "rate-limit": (r"rate[ -]?limit|quota|throttl|\b429\b|retry[ -]after|too many requests|requests per|burst",
-                   "rate limit, quota, Retry-After, 429"),
-    "backoff": (r"back[ -]?off|retry[ -]after|exponential|throttl|slow(er| down)|spread|concurren|parallel|pac(e|ing)|queue",
-                "backoff, honour Retry-After, throttle, lower concurrency"),
-    "target-side": (r"\berp\b[^.;]{0,30}\b(team|support|vendor|owner|admin|side|log|application|developer|fix)|"
-                    r"target[ -]?(system|side|team)|vendor|stack ?trace|escalat|pricingservice|application log|server log",
-                    "ERP team, escalate, the ERP's log or stack trace"),
-    "check-target-state": (r"exist|already|look ?up|query|search|reconcil|verify|confirm|check (whether|if)|duplicat",
-                           "check whether it exists / already created, look up, query, reconcile"),
-    "idempotency": (r"idempot|upsert|check[ -]before[ -]create|de-?dup|unique|external[ _-]?(id|ref|key)|natural key|"
-                    r"business key|order_ref", "idempotency key, upsert, check before create, unique key"),
-    "contract": (r"contract|schema|spec|openapi|swagger|release note|change ?log|version|field name|renam|payload",
-                 "contract, schema, API version, release notes, renamed field"),
-    "mapping": (r"mapping|\bmap\b|remap|renam|field name|transform", "mapping, rename the field"),
-    "source-data": (r"\bsource|\bcrm\b|data steward|data owner|master data|account owner|sales ops|vat",
-                    "the source record in the CRM, data steward, account owner"),
-    "replay": (r"replay|re-?submit|re-?process|re-?run|re-?send|retry|re-?queue|error queue", "replay, resubmit, reprocess"),
-    "cleanup": (r"cancel|delete|remov|void|revers|credit note|merge|clean ?up", "cancel, delete, reverse the duplicates"),
-}
-SAFE_WHY = r"reject|roll(ed)?[ -]?back|nothing|never (reached|got|created|processed|fetched|sent)|not (created|processed|applied|fetched)|\bno (\w+ ){0,2}(order|record|data|change|side|message)|0 orders|idempot|before (anything|any)"
-UNSAFE_WHY = r"already|duplicat|twice|again|not idempot|non-idempot|second (order|copy)|was created|created (anyway|after|later)|double"
+NEXT_STEP_KINDS = ("check_credentials", "check_quota", "escalate_to_target_owner", "check_target_state",
+                   "check_source_record", "compare_contract", "check_connectivity")
+SOURCES = ("runtime", "gateway", "erp")
 
 
 @dataclass(frozen=True)
 class Answer:
-    """One incident's key: category, evidence groups, concepts for each text field, replay verdict, clues."""
+    """One incident's key: category, next-step kind, replay verdict, its lines and clues for misses."""
 
     category: str
-    evidence: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (what the group shows, key lines (cid, ts))
-    next_step: tuple[str, ...]
-    mitigation: tuple[str, ...]
+    next_step_kind: str
     replay_safe: bool
+    lines: frozenset[tuple[str, int, str]]  # every line of the incident's transactions: (cid, UTC ms, source)
+    key: frozenset[tuple[str, int, str]]    # the key lines the ticket's citation rules select
     clue: str
+    step_clue: str
     replay_clue: str
 
 
-def _lines(*pairs: str) -> tuple[tuple[str, str], ...]:
-    out = []
-    for pair in pairs:
-        cid, _, clock = pair.partition("@")
-        out.append((cid, f"2024-11-05T{clock}Z"))
-    return tuple(out)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _ms(text: str) -> int:
+    return (datetime.fromisoformat(text) - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _answer(category: str, step: str, safe: bool, table: str, clue: str, step_clue: str, replay_clue: str) -> Answer:
+    """An Answer from a table of the incident's lines, one per row: ``[*] cid HH:MM:SS.mmm source``.
+
+    ``*`` marks a key line: WARN or ERROR, an erp.log 201, or the request of a replay.
+    tests/labs/test_log_triage.py proves the table against the visible bundle and the rules.
+    """
+    lines, key = set(), set()
+    for row in table.strip().splitlines():
+        star = row.lstrip().startswith("*")
+        cid, clock, source = row.replace("*", " ").split()
+        line = (cid, _ms(f"2024-11-05T{clock}+00:00"), source)
+        lines.add(line)
+        if star:
+            key.add(line)
+    return Answer(category, step, safe, frozenset(lines), frozenset(key), clue, step_clue, replay_clue)
 
 
 KEY = {
-    "INC-1": Answer(
-        "target_server_error",
-        (("the ERP's failure", _lines("c-4b9d07a3@07:15:02.703", "c-4b9d07a3@07:15:02.779")),),
-        ("target-side",), ("target-side", "replay"), True,
+    "INC-1": _answer("target_server_error", "escalate_to_target_owner", True, """
+  c-4b9d07a3 07:15:02.048 runtime
+* c-4b9d07a3 07:15:02.703 erp
+* c-4b9d07a3 07:15:02.779 runtime""",
         "read the ERP's own line for CRM-10482: which system threw the exception, and was the request itself invalid?",
+        "the ERP failed inside its own code: who can read its stack trace?",
         "the ERP says what happened to the transaction after the exception"),
-    "INC-2": Answer(
-        "data_quality",
-        (("the rejection", _lines("c-19f7b2e4@07:30:02.272", "c-19f7b2e4@07:30:02.336")),),
-        ("source-data",), ("source-data", "replay"), True,
+    "INC-2": _answer("data_quality", "check_source_record", True, """
+  c-19f7b2e4 07:30:01.870 runtime
+* c-19f7b2e4 07:30:02.272 erp
+* c-19f7b2e4 07:30:02.336 runtime""",
         "only this one order failed, on the value of one field; orders from the same poll went through",
+        "the ERP named the field and the value it refused: where does that value come from?",
         "a 422 rejection: did the ERP keep anything?"),
-    "INC-3": Answer(
-        "timeout",
-        (("the timeout and what the ERP did afterwards",
-          _lines("c-c2e860d7@07:30:32.537", "c-c2e860d7@07:30:41.153", "c-c2e860d7@07:30:43.430")),),
-        ("check-target-state",), ("idempotency",), False,
+    "INC-3": _answer("timeout", "check_target_state", False, """
+  c-c2e860d7 07:30:02.513 runtime
+  c-c2e860d7 07:30:02.534 runtime
+  c-c2e860d7 07:30:02.811 erp
+* c-c2e860d7 07:30:32.537 runtime
+* c-c2e860d7 07:30:41.153 erp
+* c-c2e860d7 07:30:43.430 erp""",
         "the runtime gave up after 30 s; compare with what the ERP logged for the same correlation ID afterwards",
+        "the ERP did not fail; what must you know about CRM-10487 before anyone touches the message?",
         "what did the ERP log after the runtime gave up?"),
-    "INC-4": Answer(
-        "rate_limited",
-        (("the refused write-backs", _lines(
-            "c-b8035e7c@07:45:04.000", "c-b8035e7c@07:45:04.151", "c-b8035e7c@07:45:05.000", "c-b8035e7c@07:45:05.151",
-            "c-b8035e7c@07:45:06.000", "c-b8035e7c@07:45:06.163", "c-93c1d6a8@07:45:06.000", "c-93c1d6a8@07:45:06.151",
-            "c-93c1d6a8@07:45:07.000", "c-93c1d6a8@07:45:07.151", "c-93c1d6a8@07:45:08.000", "c-93c1d6a8@07:45:08.163")),),
-        ("rate-limit",), ("backoff",), False,
+    "INC-4": _answer("rate_limited", "check_quota", False, """
+  c-b8035e7c 07:45:03.115 runtime
+* c-b8035e7c 07:45:03.726 erp
+  c-b8035e7c 07:45:03.817 runtime
+* c-b8035e7c 07:45:04.000 gateway
+* c-b8035e7c 07:45:04.151 runtime
+* c-b8035e7c 07:45:05.000 gateway
+* c-b8035e7c 07:45:05.151 runtime
+* c-b8035e7c 07:45:06.000 gateway
+* c-b8035e7c 07:45:06.163 runtime
+  c-93c1d6a8 07:45:05.240 runtime
+* c-93c1d6a8 07:45:05.851 erp
+  c-93c1d6a8 07:45:05.942 runtime
+* c-93c1d6a8 07:45:06.000 gateway
+* c-93c1d6a8 07:45:06.151 runtime
+* c-93c1d6a8 07:45:07.000 gateway
+* c-93c1d6a8 07:45:07.151 runtime
+* c-93c1d6a8 07:45:08.000 gateway
+* c-93c1d6a8 07:45:08.163 runtime""",
         "the ERP created both orders; look at what the gateway answered to the write-back and how fast the runtime retried",
+        "the gateway refused calls that were valid: what limit did they hit, and who else was calling?",
         "a replay runs the whole flow again: what did the ERP already do for these orders?"),
-    "INC-5": Answer(
-        "unsafe_replay",
-        (("the original creation", _lines("c-0a6f3e91@07:00:02.646", "c-0a6f3e91@07:00:02.737", "c-0a6f3e91@07:00:03.000",
-                                          "c-0a6f3e91@07:00:03.138", "c-7e12c5d8@07:00:05.128", "c-7e12c5d8@07:00:05.219",
-                                          "c-7e12c5d8@07:00:06.000", "c-7e12c5d8@07:00:06.138")),
-         ("the replay and the second creation", _lines(
-             "c-aa31e07f@08:20:11.804", "c-5f8d2c64@08:20:12.210", "c-5f8d2c64@08:20:12.861", "c-5f8d2c64@08:20:12.952",
-             "c-0e97b3a5@08:20:14.087", "c-0e97b3a5@08:20:14.738", "c-0e97b3a5@08:20:14.829"))),
-        ("check-target-state",), ("cleanup", "idempotency"), False,
+    "INC-5": _answer("unsafe_replay", "check_target_state", False, """
+  c-0a6f3e91 07:00:02.035 runtime
+  c-0a6f3e91 07:00:02.053 runtime
+  c-0a6f3e91 07:00:02.301 erp
+* c-0a6f3e91 07:00:02.646 erp
+  c-0a6f3e91 07:00:02.737 runtime
+  c-0a6f3e91 07:00:03.000 gateway
+  c-0a6f3e91 07:00:03.138 runtime
+  c-7e12c5d8 07:00:04.517 runtime
+* c-7e12c5d8 07:00:05.128 erp
+  c-7e12c5d8 07:00:05.219 runtime
+  c-7e12c5d8 07:00:06.000 gateway
+  c-7e12c5d8 07:00:06.138 runtime
+* c-aa31e07f 08:20:11.804 runtime
+  c-5f8d2c64 08:20:12.210 runtime
+  c-5f8d2c64 08:20:12.250 runtime
+  c-5f8d2c64 08:20:12.268 runtime
+* c-5f8d2c64 08:20:12.861 erp
+  c-5f8d2c64 08:20:12.952 runtime
+  c-5f8d2c64 08:20:14.000 gateway
+  c-5f8d2c64 08:20:14.138 runtime
+  c-0e97b3a5 08:20:14.087 runtime
+  c-0e97b3a5 08:20:14.127 runtime
+* c-0e97b3a5 08:20:14.738 erp
+  c-0e97b3a5 08:20:14.829 runtime
+  c-0e97b3a5 08:20:15.000 gateway
+  c-0e97b3a5 08:20:15.138 runtime""",
         "look at who started work at 08:20 UTC, which messages it picked, and what the ERP did with order_refs it had seen",
+        "before cleaning anything up: how many sales orders does each order_ref have now?",
         "the replayed orders exist twice already; what would one more replay do?"),
-    "INC-6": Answer(
-        "contract_change",
-        (("the rejected orders and the runtime's warning", _lines(
-            "c-27e5f0b9@08:00:01.461", "c-27e5f0b9@08:00:01.845", "c-27e5f0b9@08:00:01.906",
-            "c-f06b4a3d@08:00:02.324", "c-f06b4a3d@08:00:02.708", "c-f06b4a3d@08:00:02.769")),),
-        ("contract",), ("mapping", "replay"), True,
+    "INC-6": _answer("contract_change", "compare_contract", True, """
+  c-27e5f0b9 08:00:01.455 runtime
+* c-27e5f0b9 08:00:01.461 runtime
+* c-27e5f0b9 08:00:01.845 erp
+* c-27e5f0b9 08:00:01.906 runtime
+  c-f06b4a3d 08:00:02.318 runtime
+* c-f06b4a3d 08:00:02.324 runtime
+* c-f06b4a3d 08:00:02.708 erp
+* c-f06b4a3d 08:00:02.769 runtime""",
         "every order since 08:00 UTC failed the same way, and the runtime warned about a field it had never seen",
+        "the payload's shape changed for every order at once: what do you compare it with?",
         "a 400 rejection: did the ERP keep anything?"),
-    "INC-7": Answer(
-        "auth_credentials",
-        (("the refused token requests", _lines("c-3c7b19e4@09:15:01.000", "c-3c7b19e4@09:15:01.260",
-                                               "c-f2a84d61@09:30:01.000", "c-f2a84d61@09:30:01.260")),),
-        ("credentials",), ("credentials", "replay"), True,
+    "INC-7": _answer("auth_credentials", "check_credentials", True, """
+  c-3c7b19e4 09:15:00.351 runtime
+* c-3c7b19e4 09:15:01.000 gateway
+* c-3c7b19e4 09:15:01.260 runtime
+  c-f2a84d61 09:30:00.266 runtime
+* c-f2a84d61 09:30:01.000 gateway
+* c-f2a84d61 09:30:01.260 runtime""",
         "the polls fail at the token endpoint, before any order is read; check what changed at the gateway at 09:00 UTC",
+        "the token endpoint refused our client: what do we send, and what does it accept since 09:00 UTC?",
         "the poll stopped at the token request: what reached the ERP?"),
 }
 
@@ -146,8 +193,8 @@ def load(record) -> tuple[dict | None, str]:
     """The parsed findings (or None) and, when None, a one-line reason."""
     if not record.ok:
         return None, f"findings.toml could not be read: {record.problem()}"
-    if not isinstance(record.value, str):
-        return None, "findings.toml could not be read"
+    if type(record.value) is not str:
+        return None, f"findings.toml could not be read: the helper returned {type(record.value).__name__}"
     return _parse(record.value)
 
 
@@ -164,48 +211,86 @@ def _table(doc: dict, incident: str) -> dict:
     return table if isinstance(table, dict) else {}
 
 
-def _text(table: dict, key: str) -> str:
-    value = table.get(key)
-    return value if isinstance(value, str) else ""
-
-
 def _judge(record, per_incident, what: str) -> Outcome:
-    """Average per-incident scores; the reason counts misses, the evidence gives one line per miss."""
+    """Incidents right of seven: the reason counts them, the evidence gives one line per miss."""
     doc, problem = load(record)
     if doc is None:
         return failed(problem)
-    scores, notes = [], []
+    right, judged, notes = 0, 0, []
     for incident, answer in KEY.items():
-        score, note = per_incident(incident, _table(doc, incident), answer)
-        scores.append(score)
+        verdict, note = per_incident(incident, _table(doc, incident), answer)
+        if verdict is None:  # not judged here: the note says which check charges it
+            notes.append(f"{incident}: {note}")
+            continue
+        judged += 1
+        right += verdict
         if note:
             notes.append(f"{incident}: {note}")
-    fraction = sum(scores) / len(scores)
-    full = sum(1 for s in scores if s >= 1.0)
-    if fraction >= 1.0:
-        return passed(f"{what} right for all {len(KEY)} incidents")
-    return partial(fraction, f"{what}: {full} of {len(KEY)} incidents fully right", "\n".join(notes))
+    if judged == 0:
+        return failed(f"{what}: no incident could be judged", "\n".join(notes))
+    if right == judged:
+        scope = f"all {judged} incidents" if judged == len(KEY) else f"all {judged} incidents judged here"
+        return passed(f"{what} right for {scope}", "\n".join(notes))
+    return partial(right / judged, f"{what}: {right} of {judged} incidents right", "\n".join(notes))
+
+
+def _choice(table: dict, field: str, allowed: tuple[str, ...]) -> tuple[str | None, str]:
+    """The field's value when it is one of ``allowed``, else None and why not."""
+    if not table:
+        return None, "no table for this incident"
+    value = table.get(field)
+    if value is None or value == "":
+        return None, f"no {field} yet"
+    if type(value) is not str:
+        return None, f"{field} must be a string, found {type(value).__name__}"
+    if value.strip() not in allowed:
+        return None, f"{field} {value[:40]!r} is not one of: {', '.join(allowed)}"
+    return value.strip(), ""
 
 
 # -- the fields -----------------------------------------------------------------
 def category(record) -> Outcome:
     def one(incident: str, table: dict, answer: Answer):
-        chosen = _text(table, "category").strip()
-        if not table:
-            return 0.0, f"no [{incident}] table"
+        chosen, why = _choice(table, "category", CATEGORIES)
+        if chosen is None:
+            return False, why
         if chosen == answer.category:
-            return 1.0, ""
-        if not chosen:
-            return 0.0, "no category yet"
-        if chosen not in CATEGORIES:
-            return 0.0, f"category {chosen!r} is not one of: {', '.join(CATEGORIES)}"
-        return 0.0, f"not {chosen}: " + TRAPS.get((incident, chosen), answer.clue)
+            return True, ""
+        return False, f"not {chosen}: " + TRAPS.get((incident, chosen), answer.clue)
     return _judge(record, one, "root-cause category")
+
+
+def next_step_kind(record) -> Outcome:
+    """The next step is judged where the diagnosis is right: a wrong category is charged once, in its own check."""
+    def one(incident: str, table: dict, answer: Answer):
+        chosen, why = _choice(table, "next_step_kind", NEXT_STEP_KINDS)
+        diagnosed, _ = _choice(table, "category", CATEGORIES)
+        if table and diagnosed != answer.category:
+            return None, "next_step_kind not judged: the category is not right yet (see findings-category)"
+        if chosen is None:
+            return False, why
+        if chosen == answer.next_step_kind:
+            return True, ""
+        return False, f"not {chosen}: {answer.step_clue}"
+    return _judge(record, one, "next diagnostic step")
+
+
+def replay(record) -> Outcome:
+    def one(incident: str, table: dict, answer: Answer):
+        if not table:
+            return False, "no table for this incident"
+        safe = table.get("replay_safe")
+        if type(safe) is not bool:
+            return False, "replay_safe must be true or false"
+        if safe != answer.replay_safe:
+            return False, f"replay_safe = {str(safe).lower()} does not match the evidence: {answer.replay_clue}"
+        return True, ""
+    return _judge(record, one, "replay verdict")
 
 
 def _instant(value) -> int | None:
     """Milliseconds since the epoch for a cited ts (text or TOML datetime); naive means UTC."""
-    if isinstance(value, str):
+    if type(value) is str:
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
@@ -214,87 +299,70 @@ def _instant(value) -> int | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return round(value.timestamp() * 1000)
+    try:
+        millis, rest = divmod(value - _EPOCH, timedelta(milliseconds=1))  # exact: no float in between
+    except OverflowError:
+        return None
+    return None if rest else millis
 
 
-def _cites(cited_ms: int, key_ts: str) -> bool:
-    key_ms = _instant(key_ts)
-    # A citation without milliseconds still names the line's second.
-    return cited_ms == key_ms or (cited_ms % 1000 == 0 and cited_ms == key_ms // 1000 * 1000)
+def _citation(entry) -> tuple[tuple[str, int, str] | None, str]:
+    """The (cid, ms, source) an evidence entry names, or None and why it names no line."""
+    if not isinstance(entry, dict):
+        return None, f"an evidence entry is a {type(entry).__name__}, not a table"
+    cid, ts, source = entry.get("correlation_id"), entry.get("ts"), entry.get("source")
+    if type(cid) is not str or not cid.strip():
+        return None, "an evidence entry has no correlation_id; without it nobody can find the line again"
+    moment = _instant(ts)
+    if moment is None:
+        return None, f"{cid.strip()[:30]}: ts {str(ts)[:40]!r} is not a timestamp to the millisecond"
+    if type(source) is not str or source.strip() not in SOURCES:
+        return None, f"{cid.strip()[:30]}: source must be one of {', '.join(SOURCES)}"
+    return (cid.strip(), moment, source.strip()), ""
+
+
+def _stamp(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def evidence(record) -> Outcome:
     def one(incident: str, table: dict, answer: Answer):
-        entries = [e for e in table.get("evidence", []) if isinstance(e, dict)] if isinstance(table.get("evidence"), list) else []
-        if not entries:
-            return 0.0, "no evidence entries"
-        with_cid = [e for e in entries if isinstance(e.get("correlation_id"), str) and e["correlation_id"].strip()]
-        if not with_cid:
-            return 0.0, f"{len(entries)} evidence entries but none names a correlation_id; without it nobody can find the line again"
-        cited = [(e["correlation_id"].strip(), _instant(e.get("ts"))) for e in with_cid]
-        score, misses = 0.0, []
-        for shows, lines in answer.evidence:
-            cids = {cid for cid, _ in lines}
-            right_cid = any(cid in cids for cid, _ in cited)
-            right_line = any(cid == key_cid and ms is not None and _cites(ms, key_ts)
-                             for cid, ms in cited for key_cid, key_ts in lines)
-            score += (0.4 * right_cid + 0.6 * right_line) / len(answer.evidence)
-            if not right_cid:
-                misses.append(f"no correlation ID that shows {shows}")
-            elif not right_line:
-                misses.append(f"right correlation ID, but no timestamp of a line that shows {shows} (use the line's UTC ts)")
-        return score, "; ".join(misses)
+        if not table:
+            return False, "no table for this incident"
+        entries = table.get("evidence")
+        if not isinstance(entries, list) or not entries:
+            return False, "no evidence entries"
+        cited, problems = set(), []
+        for entry in entries:
+            line, why = _citation(entry)
+            if line is None:
+                problems.append(why)
+            elif line not in answer.lines:
+                problems.append(f"{line[0][:30]} at {_stamp(line[1])} in {line[2]} is not a line of this incident's "
+                                "transactions (check the correlation ID, the UTC timestamp and the source)")
+            else:
+                cited.add(line)
+        missing = len(answer.key - cited)
+        if missing:
+            problems.append(f"{missing} key line(s) not cited: every WARN or ERROR line of the incident's "
+                            "transactions, every erp.log line with status 201, and the request of a replay")
+        return not problems, "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
     return _judge(record, one, "evidence")
 
 
-def _concepts(field: str, attribute: str):
-    def one(incident: str, table: dict, answer: Answer):
-        text = _text(table, field)
-        needed = getattr(answer, attribute)
-        if not text.strip():
-            return 0.0, f"{field} is empty"
-        missing = [c for c in needed if not re.search(CONCEPTS[c][0], text, flags=re.I)]
-        note = "; ".join(f"{field} lacks the idea of '{c}' (e.g. {CONCEPTS[c][1]})" for c in missing)
-        return (len(needed) - len(missing)) / len(needed), note
-    return one
-
-
-def next_step(record) -> Outcome:
-    return _judge(record, _concepts("next_step", "next_step"), "next diagnostic step")
-
-
-def mitigation(record) -> Outcome:
-    return _judge(record, _concepts("mitigation", "mitigation"), "mitigation")
-
-
-def replay(record) -> Outcome:
-    def one(incident: str, table: dict, answer: Answer):
-        safe = table.get("replay_safe")
-        if not isinstance(safe, bool):
-            return 0.0, "replay_safe must be true or false"
-        if safe != answer.replay_safe:
-            return 0.0, f"replay_safe = {str(safe).lower()} does not match the evidence: {answer.replay_clue}"
-        why = _text(table, "replay_why")
-        if re.search(SAFE_WHY if safe else UNSAFE_WHY, why, flags=re.I):
-            return 1.0, ""
-        example = "rejected, rolled back, nothing was created" if safe else "already created, would duplicate"
-        return 0.7, f"replay_safe is right, but replay_why does not say why (e.g. {example})"
-    return _judge(record, one, "replay verdict")
-
-
 def no_secrets(record) -> Outcome:
-    if not record.ok or not isinstance(record.value, str):
-        return failed(f"findings.toml could not be read: {record.problem()}")
+    doc, problem = load(record)
+    if doc is None and (not record.ok or type(record.value) is not str):
+        return failed(problem)
     leaked = [s for s in SECRETS if s in record.value]
     if leaked:
         return failed(f"findings.toml contains {len(leaked)} secret(s) copied from the logs; mask them as ***",
                       "a findings file goes into tickets and chat: a credential copied from a log line "
                       "(client_secret, Basic, Bearer) is a leaked credential")
-    doc, problem = load(record)
     if doc is None:
         return failed(problem)
-    cited = sum(len(_table(doc, i).get("evidence") or []) for i in KEY if isinstance(_table(doc, i).get("evidence"), list))
+    cited = sum(len(_table(doc, i).get("evidence")) for i in KEY if isinstance(_table(doc, i).get("evidence"), list))
     if not cited:
         return failed("findings.toml cites no evidence yet, so there is nothing to judge")
     return passed("no secret from the logs appears in findings.toml")
-

@@ -17,6 +17,8 @@ HERE = Path(__file__).parent
 BUNDLE = HERE / "fixtures" / "bundle"
 CATEGORIES = {"auth_credentials", "rate_limited", "target_server_error", "timeout", "contract_change",
               "data_quality", "unsafe_replay"}
+NEXT_STEP_KINDS = {"check_credentials", "check_quota", "escalate_to_target_owner", "check_target_state",
+                   "check_source_record", "compare_contract", "check_connectivity"}
 INCIDENTS = [f"INC-{n}" for n in range(1, 8)]
 
 
@@ -132,12 +134,15 @@ def test_findings_are_complete():
     for incident in INCIDENTS:
         table = doc.get(incident, {})
         assert table.get("category") in CATEGORIES, f"{incident}: category must be one of {sorted(CATEGORIES)}"
+        assert table.get("next_step_kind") in NEXT_STEP_KINDS, \
+            f"{incident}: next_step_kind must be one of {sorted(NEXT_STEP_KINDS)}"
         assert isinstance(table.get("replay_safe"), bool), f"{incident}: replay_safe must be true or false"
         for field in ("next_step", "mitigation", "replay_why"):
             assert str(table.get(field, "")).strip(), f"{incident}: {field} is empty"
-        assert table.get("evidence"), f"{incident}: cite at least one log line"
+        assert table.get("evidence"), f"{incident}: cite the incident's key lines"
         for entry in table["evidence"]:
-            assert entry.get("correlation_id") and entry.get("ts"), f"{incident}: every entry needs correlation_id and ts"
+            assert entry.get("correlation_id") and entry.get("ts") and entry.get("source"), \
+                f"{incident}: every citation needs correlation_id, ts and source"
 
 
 def _millis(value) -> int:
@@ -147,12 +152,11 @@ def _millis(value) -> int:
     return round(moment.timestamp() * 1000)
 
 
-def test_findings_evidence_points_at_real_lines():
+def test_findings_evidence_names_real_lines():
     cited = [(incident, entry) for incident, table in findings().items() if isinstance(table, dict)
              for entry in table.get("evidence", [])]
     assert cited, "findings.toml cites no evidence yet"
     for incident, entry in cited:
-        stamps = {_millis(r["ts"]) for r in timeline(str(BUNDLE), entry["correlation_id"])}
-        wanted = _millis(entry["ts"])
-        assert wanted in stamps or wanted in {s // 1000 * 1000 for s in stamps}, \
-            f"{incident}: no line of {entry['correlation_id']} at {entry['ts']}"
+        lines = {(_millis(r["ts"]), r["source"]) for r in timeline(str(BUNDLE), entry["correlation_id"])}
+        assert (_millis(entry["ts"]), entry.get("source")) in lines, \
+            f"{incident}: no {entry.get('source')} line of {entry['correlation_id']} at {entry['ts']} (UTC, to the millisecond)"

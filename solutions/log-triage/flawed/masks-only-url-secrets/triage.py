@@ -74,7 +74,7 @@ def _record(ts: str, source: str, correlation_id, level, status, message: str) -
 def _runtime(line: str) -> dict | None:
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a line of thousands of nested brackets
         return None
     if not isinstance(data, dict) or not isinstance(data.get("ts"), str):
         return None
