@@ -257,6 +257,16 @@ def _isolation_line() -> str:
             "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
 
 
+def _stderr_columns() -> int:
+    """The width of the terminal the bar is drawn on (stderr's, which stdout's may not be)."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns or 80
+    except (OSError, ValueError):
+        import shutil
+
+        return shutil.get_terminal_size().columns
+
+
 class _ProgressPrinter:
     """A bar with rate and ETA on a terminal, redrawn in place; a plain line every tenth of the way in CI logs.
 
@@ -286,9 +296,7 @@ class _ProgressPrinter:
                 click.echo(f"resuming: {p.already} gradings already in the journal, {p.total} left to grade", err=True)
             return
         if self.tty:
-            import shutil
-
-            text = self.line(p, self.columns or shutil.get_terminal_size().columns)
+            text = self.line(p, self.columns or _stderr_columns())
             click.echo("\r" + text + " " * max(0, self.drawn - len(text)), nl=False, err=True)
             self.drawn = len(text)
             if p.done == p.total:

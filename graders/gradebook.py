@@ -192,10 +192,21 @@ def build(out: Path, journals: list[Path], *, title: str = "iclab gradebook") ->
                 con.close()
             published = _publish(stage, out, (DB_NAME, *exports))
     except duckdb.IOException as exc:
-        raise OutputError(f"cannot write the gradebook in {out}: {str(exc).splitlines()[0]}") from None
+        raise _duckdb_output_error(out, exc) from None
     except OSError as exc:
         raise output_error(Path(exc.filename) if exc.filename else out, exc) from None
     return GradebookInfo(out / DB_NAME, learners, count, tuple(p for p in published if p.name != DB_NAME), ungradable)
+
+
+_DUCKDB_WHY = (("No space left", "the disk is full"), ("Disk quota", "the disk quota is used up"),
+               ("Read-only file system", "the file system is read-only"), ("Permission denied", "permission denied"))
+
+
+def _duckdb_output_error(out: Path, exc: Exception) -> OutputError:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    why = next((said for found, said in _DUCKDB_WHY if found in text), text)
+    return OutputError(f"cannot write the gradebook in {out}: {why} (the journal keeps every grading: "
+                       "rerun the same command once it can be written)")
 
 
 def _publish(stage: Path, out: Path, names) -> list[Path]:

@@ -154,3 +154,35 @@ def test_mock_list_and_a_bad_mock_name():
     assert "crm" in listed.stdout and "erp" in listed.stdout and "throttled" in listed.stdout
     bad = iclab("mock", "serve", "nosuch")
     assert bad.returncode == 2 and "nosuch" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_batch_help_states_the_jobs_default_it_uses():
+    from graders.batch.runner import default_jobs
+
+    out = " ".join(iclab("batch", "--help").stdout.split())
+    assert "two per core" in out and f"{default_jobs()} on this machine" in out
+    assert "the machine's cores" not in out
+
+
+def test_the_readme_labs_table_agrees_with_each_lab_toml():
+    from graders import catalog
+
+    readme = (ROOT / "README.md").read_text()
+    import re
+
+    rows = {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^\| `([a-z0-9-]+)` \|[^|]*\|[^|]*\| (\d+) \|", readme, flags=re.M)}
+    labs = {lab.id: lab.minutes for lab in catalog.all_labs()}
+    assert rows == labs, "README's Labs table (minutes) disagrees with labs/*/lab.toml"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["gradebook", "query", ""], "give one SQL query"),
+    (["gradebook", "query", "SELECT 1", "--out", "no/such/folder"], "no gradebook here"),
+    (["batch", "no/such/folder"], "no such folder"),
+])
+def test_instructor_usage_errors_exit_2_with_one_line(args, message):
+    result = iclab(*args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

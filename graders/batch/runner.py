@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -133,6 +134,39 @@ def _grade_unit(unit: Unit, workdir: Path) -> dict:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _stop_children() -> None:
+    """Kill every process this one started, with what each started: after Ctrl+C no sandbox outlives the run.
+
+    The sandboxes (and the fork servers, PID 1 of their namespaces) each lead a process group
+    of their own; killing the group stops the learner code in it, the blocked workers' pipes
+    close, and the exit does not wait on any of them.
+    """
+    me = os.getpid()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            ppid, pgrp = int(fields[1]), int(fields[2])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid != me:
+            continue
+        pid = int(entry)
+        try:
+            if pgrp == pid:  # a group leader: the sandbox and all it started
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def run_batch(plan: Plan, out: Path, *, jobs: int | None = None,
               on_progress: Callable[[Progress], None] | None = None) -> BatchSummary:
     """Grade every unit of ``plan`` not already in ``out``'s journal.
@@ -203,6 +237,7 @@ def _run(todo: list[Unit], jobs: int, workdir: Path, journal: Journal, started: 
                 on_progress(Progress(done, len(todo), time.monotonic() - started, resumed))
     except KeyboardInterrupt:
         stop.set()
+        _stop_children()
         journal.close()
         recorded = len(journal.done)
         raise Interrupted(f"interrupted: {recorded} results are in {journal.path}; run the same command again "

@@ -392,3 +392,228 @@ def test_chromium_renders_the_charts(tmp_path, report, doc):
     assert drawn > 0.6 * area > 10_000, f"only {drawn} pixels of the bar colour {BAR_COLOUR}: the charts did not render"
     # And the page is not one flat colour: text and tables rendered around them.
     assert _count_colour(pixels, bpp, (255, 255, 255), tolerance=0) < width * height * 0.97
+
+
+# --------------------------------------------------------------------------- each learner's lost checks
+
+
+def test_each_learners_lost_checks_are_listed_with_points_and_reasons(doc, gradebook):
+    blocks = {b.get("data-learner"): b for b in doc.xpath("//section[@id='lost-checks']//div[@class='lost']")}
+    for sub in gradebook:
+        lost = [(r.lab, c.id, c.reason) for r in sub.labs for c in r.checks if c.status in (F, E)]
+        if not lost:
+            assert sub.submission not in blocks
+            continue
+        items = blocks[sub.submission].xpath(".//li[@data-check]")
+        assert sorted((li.get("data-lab"), li.get("data-check")) for li in items) == sorted((lab, c) for lab, c, _ in lost)
+        for li in items:
+            reason = next(r for lab, c, r in lost if (lab, c) == (li.get("data-lab"), li.get("data-check")))
+            assert reason in _text(li) and "−" in _text(li)
+    assert "1 learner lost no check" in _text(doc.xpath("//p[@id='lost-none']")[0])  # ada
+
+
+def test_learners_with_nothing_graded_are_shown_with_status_and_reason():
+    from graders.results import GradingStatus
+
+    subs = [_submission("ada", {"map-customer": {}}),
+            SubmissionResult("zed", (), status=GradingStatus.UNGRADABLE, reason="the folder is empty"),
+            SubmissionResult("mal", (), status=GradingStatus.REFUSED, reason="mal.zip was refused: not a zip file")]
+    doc = lhtml.document_fromstring(render_html_report(subs))
+    rows = {_text(r.xpath(".//bdi[@class='name']")[0]): r for r in doc.xpath("//table[@id='learners']/tbody/tr")}
+    assert set(rows) == {"ada", "zed", "mal"}
+    assert "ungradable" in _text(rows["zed"]) and "the folder is empty" in _text(rows["zed"])
+    assert "refused" in _text(rows["mal"]) and "not a zip file" in _text(rows["mal"])
+    tiles = {t.get("data-stat"): _text(t) for t in doc.xpath("//div[@class='tile']")}
+    assert tiles["graded"].startswith("1") and tiles["refused"].startswith("1") and tiles["ungradable"].startswith("1")
+    lost = {b.get("data-learner"): _text(b) for b in doc.xpath("//div[@class='lost']")}
+    assert "Nothing graded: the folder is empty" in lost["zed"]
+
+
+# --------------------------------------------------------------------------- a laptop and a phone, in Chromium
+
+LABS_10 = ["api-sync", "csv-batch", "idempotent-orders", "log-triage", "map-customer", "mapping-tests", "pii-logging",
+           "sql-recon", "webhook-auth", "xml-invoice"]
+
+
+def _wide_gradebook() -> list[SubmissionResult]:
+    """The widest report a cohort gives: ten labs, all six dimensions, long and non-Latin names, long reasons."""
+    from graders.results import GradingStatus
+
+    dims = list(Dimension)
+    names = ["ana", "Bartholomew Featherstonehaugh-Cholmondeley", "王伟", "Иван Петрович Сидоров",
+             "x" * 48, "eve", "standout-student"]
+    subs = []
+    for k, name in enumerate(names):
+        labs = []
+        for j, lab in enumerate(LABS_10):
+            checks = []
+            for i in range(6):
+                failed = (i + j + k) % 3 == 0
+                checks.append(CheckResult(
+                    f"{lab.split('-')[0]}-criterion-{i}", f"Acceptance criterion {i} of {lab}",
+                    Status.FAILED if failed else Status.PASSED, 0.0 if failed else 5.0, 5.0, "skill", dims[(i + j) % 6],
+                    "expected the ERP customer's phone as E.164 (+4930123456), got '030 123456' for account ACME-000042"
+                    if failed else ""))
+            labs.append(LabResult(lab, f"The {lab} lab", name, tuple(checks), sum(c.points for c in checks), 30.0,
+                                  "0.1.0", graded_at="2025-01-01T00:00:00+00:00"))
+        subs.append(SubmissionResult(name, tuple(labs)))
+    subs.append(SubmissionResult("refused-learner", (), status=GradingStatus.REFUSED,
+                                 reason="refused-learner.zip was refused: member '../../x.py' climbs out of its folder"))
+    subs.append(SubmissionResult("empty-learner", (), status=GradingStatus.UNGRADABLE, reason="the folder is empty"))
+    return subs
+
+
+class _DevTools:
+    """Headless Chromium driven over its DevTools pipe (fds 3 and 4): load a page at a size, run a script."""
+
+    def __init__(self, binary: str, profile: Path):
+        import fcntl
+
+        cmd_r, self._w = os.pipe()
+        self._r, out_w = os.pipe()
+        theirs = (fcntl.fcntl(cmd_r, fcntl.F_DUPFD, 10), fcntl.fcntl(out_w, fcntl.F_DUPFD, 10))
+        os.close(cmd_r)
+        os.close(out_w)
+
+        def on_fds_3_and_4():
+            os.dup2(theirs[0], 3)
+            os.dup2(theirs[1], 4)
+
+        self.proc = subprocess.Popen(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+             f"--user-data-dir={profile}", "about:blank"],
+            pass_fds=(3, 4, *theirs), preexec_fn=on_fds_3_and_4, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for fd in theirs:
+            os.close(fd)
+        self._buf, self._id, self._events = b"", 0, []
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        import json
+
+        self._id += 1
+        message = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._w, json.dumps(message).encode() + b"\0")
+        while True:
+            reply = self._read()
+            if reply.get("id") == self._id:
+                assert "error" not in reply, f"{method}: {reply['error']}"
+                return reply["result"]
+            self._events.append(reply)
+
+    def _read(self, timeout: float = 60) -> dict:
+        import json
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while b"\0" not in self._buf:
+            left = deadline - time.monotonic()
+            assert left > 0 and select.select([self._r], [], [], left)[0], "chromium did not answer"
+            chunk = os.read(self._r, 1 << 16)
+            assert chunk, "chromium closed its DevTools pipe"
+            self._buf += chunk
+        raw, _, self._buf = self._buf.partition(b"\0")
+        return json.loads(raw)
+
+    def evaluate_at(self, url: str, width: int, height: int, script: str, *, mobile: bool):
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}, session)
+        self.send("Page.enable", {}, session)
+        self.send("Page.navigate", {"url": url}, session)
+        while not any(e.get("method") == "Page.loadEventFired" for e in self._events):
+            self._events.append(self._read())
+        self._events.clear()
+        # Runtime.evaluate runs beside the page's Content-Security-Policy: the page itself stays script-free.
+        value = self.send("Runtime.evaluate", {"expression": script, "returnByValue": True}, session)["result"]["value"]
+        self.send("Target.closeTarget", {"targetId": target})
+        return value
+
+    def close(self) -> None:
+        try:
+            self.send("Browser.close")
+        except (AssertionError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self._w)
+        os.close(self._r)
+
+
+# Measures, in the laid-out page: the page's width against the window's; elements sticking out of it;
+# words broken across two lines although they fit on one, or are short enough that a table column should
+# have made room (a break after a hyphen or slash is not one); and where each chart sits.
+_MEASURE = r"""(() => {
+  const vw = window.innerWidth, out = {innerWidth: vw, scrollWidth: document.documentElement.scrollWidth,
+                                       overflowing: [], broken: [], charts: []};
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && (r.right > vw + 0.5 || r.left < -0.5))
+      out.overflowing.push(`${el.tagName.toLowerCase()}.${el.getAttribute('class') || ''} ${Math.round(r.left)}..${Math.round(r.right)}`);
+  }
+  const ctx = document.createElement('canvas').getContext('2d');
+  const blockOf = (el) => { while (el && getComputedStyle(el).display.startsWith('inline')) el = el.parentElement; return el; };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), range = document.createRange();
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!el || el.closest('svg')) continue;
+    const part = /[^\s\-\u2010\u2013\/]+[\-\u2010\u2013\/]?/g;
+    let m;
+    while ((m = part.exec(node.data))) {
+      range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+      const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.bottom)));
+      if (lines.size < 2) continue;
+      const style = getComputedStyle(el), block = blockOf(el), bs = getComputedStyle(block);
+      ctx.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const room = block.clientWidth - parseFloat(bs.paddingLeft) - parseFloat(bs.paddingRight);
+      const need = ctx.measureText(style.textTransform === 'uppercase' ? m[0].toUpperCase() : m[0]).width;
+      // It could have stayed whole: it fits its box, or is short enough (150 px) that the layout should make room.
+      if (need <= Math.max(room, 150)) out.broken.push(`${m[0]} (needs ${Math.round(need)} px, has ${Math.round(room)})`);
+    }
+  }
+  for (const svg of document.querySelectorAll('svg.hist')) {
+    const r = svg.getBoundingClientRect(), f = svg.closest('figure').getBoundingClientRect();
+    out.charts.push({left: r.left, right: r.right, width: r.width, height: r.height, figureLeft: f.left, figureRight: f.right});
+  }
+  return out;
+})()"""
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium missing in CI: the Makefile's browser step did not install it")
+        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium); `make test` as root installs it")
+    folder = tmp_path_factory.mktemp("widths")
+    page = folder / "report.html"
+    page.write_text(render_html_report(_wide_gradebook(), title="Cohort 7, spring intake"), encoding="utf-8")
+    browser = _DevTools(CHROMIUM, folder / "profile")
+    try:
+        return {width: browser.evaluate_at(page.as_uri(), width, 900, _MEASURE, mobile=width < 600)
+                for width in (1400, 390)}
+    finally:
+        browser.close()
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_report_fits_a_laptop_and_a_phone(measured, width):
+    m = measured[width]
+    # A phone (mobile emulation honours the viewport meta) zooms out to show a page wider than itself: no zooming.
+    assert m["innerWidth"] == width, f"the page is laid out {m['innerWidth']} px wide in a {width} px window"
+    assert m["scrollWidth"] <= width, f"the page needs {m['scrollWidth']} px at {width} px"
+    assert m["overflowing"] == [], m["overflowing"][:10]
+    assert m["broken"] == [], f"words broken mid-word at {width} px: {m['broken'][:10]}"
+    assert len(m["charts"]) == len(LABS_10)
+    for chart in m["charts"]:
+        assert 0 <= chart["left"] and chart["right"] <= width, f"a chart is cut off at {width} px: {chart}"
+        assert chart["figureLeft"] <= chart["left"] and chart["right"] <= chart["figureRight"]
+        assert chart["width"] >= 300 and chart["height"] >= 150, f"a chart is squeezed at {width} px: {chart}"

@@ -114,9 +114,17 @@ def test_a_killed_run_resumes_without_regrading_and_matches(cohort, full_run, tm
     before = journal.read_bytes().count(b"\n")
     assert 0 < before < 24, "the run must be killed mid-way for this test to mean anything"
 
+    import tempfile
+
+    left = list(Path(tempfile.gettempdir()).glob(f"iclab-batch-{proc.pid}-*"))
+    assert left, "kill -9 leaves the run's scratch folder behind (else this test proves no sweep)"
     resumed = iclab("batch", root, "--out", out, "--jobs", "2")
     assert resumed.returncode == 0, resumed.stderr
     assert f"{before} already in the journal" in resumed.stdout
+    # The resumed run says so before it starts, and counts only what is left.
+    assert f"resuming: {before} gradings already in the journal, {24 - before} left to grade" in resumed.stderr
+    assert f"graded {24 - before}/{24 - before}" in resumed.stderr
+    assert not any(p.exists() for p in left), "the dead run's scratch folder was not cleaned up"
     units = [json.loads(line)["unit"] for line in journal.read_text().splitlines()]
     assert len(units) == len(set(units)) == 24, "nothing graded twice"
     assert _rows(out / "gradebook.duckdb") == _rows(full_run / "gradebook.duckdb")
