@@ -8,10 +8,14 @@ scene keeps each probe's timeline the same whatever ran before it.
 
 ``Stage.play`` runs one entry point through the harness and returns
 ``Played``: the learner's call record (as if the entry point had been
-called directly), the captured logs, and a snapshot of the scene's journal.
-Verdicts come from the journal and the service state, which live here in
-the grader's process; the child's report only carries the return value and
-the logs.
+called directly), the log records and printed lines, and a snapshot of the
+scene's journal. Verdicts come from what the grader recorded itself: the
+journal and the service state, the virtual clock, and the log records and
+output lines the harness sent while the run went on (``log.record`` and
+``log.output``), each stamped here on arrival with the run's request count
+and the virtual time. The child's final answer only carries the entry
+point's return value or exception; whether the grader stopped the run is
+known here.
 
 The second half reads journals: which requests are token requests, how a
 request ended (timeout, dropped, throttled, ...), when the server asked the
@@ -20,18 +24,26 @@ client to come back, and how requests group into logical operations.
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from email.utils import parsedate_to_datetime
 from typing import Callable, Iterator, NamedTuple
 
-from mock_services import MAX_REAL_STALL, Delivery, JournalEntry, MockService, RunningServer, VirtualClock, serve
+from mock_services import MAX_REAL_STALL, Delivery, Fault, JournalEntry, MockService, RunningServer, VirtualClock, serve
+from mock_services.faults import retry_after_value
+from mock_services.messages import Response
+from mock_services.problems import problem
+from mock_services.routing import Call
 
 from ..checks import Environment
 from ..sandbox import CallError, CallRecord, CallStatus
 
-__all__ = ["HARNESS", "StopRun", "Scene", "Stage", "Played", "environment", "is_token", "bearer", "ended",
-           "come_back_at", "kind", "runs", "correlation", "TRANSIENT", "RETRY_KINDS"]
+__all__ = ["HARNESS", "StopRun", "Scene", "Stage", "Played", "LogLine", "environment", "is_token", "bearer", "ended",
+           "come_back_at", "kind", "runs", "operations", "correlation", "TRANSIENT", "RETRY_KINDS",
+           "Answer", "DropBeforeAnswer", "Throttle", "LowercaseHeaders", "PerKey"]
 
 HARNESS = "_iclab_http:run"
 DILATION = 100.0
@@ -39,7 +51,9 @@ DILATION = 100.0
 # answer an ordinary request, and a spurious timeout would make grading nondeterministic.
 MIN_READ_TIMEOUT = 0.1
 TRANSIENT = {500, 502, 503, 504}
-RETRY_KINDS = ("timeout", "dropped", "transient")  # outcomes a client retries with backoff
+RETRY_KINDS = ("timeout", "dropped", "transient", "malformed")  # outcomes a client retries with backoff
+MAX_RECORDS = 2000  # log records and output lines kept per run; the rest are counted, not kept
+MAX_RECORD_CHARS = 8000
 
 
 class StopRun(Exception):
@@ -73,15 +87,28 @@ class Scene:
             raise StopRun(f"it waited more than {max_virtual / 60:g} minutes (virtual) in one run")
 
 
+class LogLine(NamedTuple):
+    """One log record as it reached the grader, stamped on arrival."""
+
+    logger: str
+    level: str
+    message: str | None  # the formatted message; None when formatting failed (logging writes nothing then)
+    text: str  # the whole line (level, logger, message, traceback), or the raw call when formatting failed
+    after: int  # how many of this run's requests the service had received when the record arrived
+    at: float  # virtual time of arrival
+
+
 class Played(NamedTuple):
     """One run of an entry point against a scene, frozen for the checks."""
 
     call: CallRecord  # the learner's entry point, as if called directly
-    logs: tuple[str, ...]
+    logs: tuple[LogLine, ...]
     stopped: str | None  # why the grader ended the run early, if it did
     entries: tuple[JournalEntry, ...]  # the scene's whole journal after this run
     first: int  # entries[first:] are this run's requests
     tokens: tuple[str, ...]  # every access token the service has issued
+    output: tuple[str, ...] = ()  # printed lines, as they reached the grader
+    config: dict | None = None  # the config the entry point was given
 
     @property
     def mine(self) -> tuple[JournalEntry, ...]:
@@ -93,8 +120,8 @@ class Played(NamedTuple):
         return self.call.value if self.call.ok else None
 
     def text(self) -> str:
-        """Everything the run wrote: log lines and printed output."""
-        return "\n".join(self.logs) + "\n" + (self.call.output or "")
+        """Everything the run wrote: log lines, printed lines, and the output the child reported."""
+        return "\n".join([line.text for line in self.logs] + list(self.output) + [self.call.output or ""])
 
 
 class Stage:
@@ -108,10 +135,15 @@ class Stage:
         self._idle_clock = VirtualClock(dilation=DILATION)
         self._closing: list[threading.Thread] = []
         self._memo: dict[str, object] = {}
+        self._records: list[LogLine] = []
+        self._output: list[str] = []
+        self._stopped: str | None = None
+        self._first = 0
 
     @property
     def rpc(self) -> dict[str, Callable]:
-        return {"clock.sleep": self._sleep, "clock.now": self._now, "clock.monotonic": self._monotonic}
+        return {"clock.sleep": self._sleep, "clock.now": self._now, "clock.monotonic": self._monotonic,
+                "log.record": self._log_record, "log.output": self._log_output}
 
     def _clock(self) -> VirtualClock:
         scene = self.current
@@ -121,10 +153,38 @@ class Stage:
         return scene.clock
 
     def _sleep(self, seconds: float) -> None:
+        seconds = float(seconds)
+        if not math.isfinite(seconds) or seconds < 0:  # NaN or infinity would poison the shared clock
+            raise ValueError("sleep length must be a finite, non-negative number")
         clock = self._clock()
         if self.current is not None:
-            self.current.budget(float(seconds), self.max_requests, self.max_virtual)
-        clock.sleep(float(seconds))
+            try:
+                self.current.budget(seconds, self.max_requests, self.max_virtual)
+            except StopRun as exc:
+                self._stopped = self._stopped or str(exc)
+                raise
+        clock.sleep(seconds)
+
+    def _log_record(self, record) -> bool:
+        """A log record, sent by the harness at emit time: kept with when it arrived (capped)."""
+        scene = self.current
+        if scene is None or len(self._records) >= MAX_RECORDS:
+            raise ValueError("no more log records are taken in this run")
+        if not isinstance(record, list) or len(record) != 4:
+            raise ValueError("a log record is [logger, level, message, line]")
+        logger, level, message, text = (x if isinstance(x, str) else None for x in record)
+        self._records.append(LogLine((logger or "")[:200], (level or "")[:20],
+                                     None if message is None else message[:MAX_RECORD_CHARS],
+                                     (text or "")[:MAX_RECORD_CHARS], len(scene.service.journal) - self._first,
+                                     scene.clock.now()))
+        return True
+
+    def _log_output(self, line) -> bool:
+        """A printed line, sent by the harness as it was written (capped)."""
+        if self.current is None or len(self._output) >= MAX_RECORDS:
+            raise ValueError("no more output is taken in this run")
+        self._output.append(line[:MAX_RECORD_CHARS] if isinstance(line, str) else repr(line)[:200])
+        return True
 
     def _now(self) -> float:
         return self._clock().now()
@@ -146,9 +206,10 @@ class Stage:
     def play(self, caller: Callable[..., CallRecord], scene: Scene, target: str, config: dict, *args,
              seed: int = 0) -> Played:
         """Run ``target(config, *args)`` through the harness against ``scene``."""
+        first = len(scene.service.journal)
+        self._records, self._output, self._stopped, self._first = [], [], None, first
         self.current = scene
         scene.begin()
-        first = len(scene.service.journal)
         options = {"dilation": DILATION, "min_read_timeout": MIN_READ_TIMEOUT,
                    "max_requests": self.max_requests, "seed": seed}
         try:
@@ -157,11 +218,16 @@ class Stage:
             scene.quiet()
             self.current = None
         report = record.value if record.ok and isinstance(record.value, dict) else {}
-        logs = report.get("logs") if isinstance(report.get("logs"), list) else []
-        stopped = report.get("stopped") if isinstance(report.get("stopped"), str) else None
+        entries = scene.service.journal.entries()
+        stopped = self._stopped
+        if stopped is None and len(entries) - first >= self.max_requests:
+            stopped = f"it sent more than {self.max_requests} requests in one run"  # the harness's leash
         tokens = tuple(t.value for t in scene.service.tokens.tokens()) if scene.service.tokens else ()
-        return Played(_learner_record(record, report, target, (config, *args)), tuple(str(x) for x in logs),
-                      stopped, scene.service.journal.entries(), first, tokens)
+        learner = _learner_record(record, report, target, (config, *args))
+        if stopped and learner.status is CallStatus.RETURNED:
+            learner = replace(learner, value=None)  # a stopped run returned nothing of its own
+        return Played(learner, tuple(self._records), stopped, entries, first, tokens, tuple(self._output),
+                      dict(config))
 
     def finish(self, scene: Scene) -> None:
         """Close a scene's server in the background (closing waits out the server's poll interval)."""
@@ -232,12 +298,22 @@ def come_back_at(entry: JournalEntry) -> float | None:
         return None
 
 
+@lru_cache(maxsize=4096)
+def _is_json(body: bytes) -> bool:
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def kind(entry: JournalEntry) -> str:
     """How a request ended, from the client's side.
 
-    ok | timeout (the client gave up waiting) | dropped (the server closed the
-    connection) | throttled (429/503 with Retry-After) | conflict (409) |
-    transient (5xx or 429 without Retry-After) | unauthorized (401) | refused (other 4xx)
+    ok | malformed (a 2xx whose body is not JSON) | timeout (the client gave up
+    waiting) | dropped (the server closed the connection) | throttled (429/503
+    with Retry-After) | conflict (409) | transient (5xx or 429 without
+    Retry-After) | unauthorized (401) | refused (other 4xx)
     """
     resp = entry.response
     if resp.delivery is Delivery.CLIENT_GONE:
@@ -246,7 +322,7 @@ def kind(entry: JournalEntry) -> str:
         return "dropped"
     status = resp.status
     if 200 <= status < 300:
-        return "ok"
+        return "ok" if _is_json(resp.body) else "malformed"
     if status == 409:
         return "conflict"
     if status in (429, 503) and come_back_at(entry) is not None:
@@ -256,6 +332,33 @@ def kind(entry: JournalEntry) -> str:
     if status == 401:
         return "unauthorized"
     return "refused"
+
+
+def operations(entries) -> list[list[JournalEntry]]:
+    """Group a run's requests into logical operations, token requests included, in order of their first request.
+
+    An API operation is a run of requests with the same method and target
+    (token requests in between, e.g. a refresh, do not end it); a token
+    operation is a run of consecutive token requests (its retries).
+    """
+    ops: list[list[JournalEntry]] = []
+    api: list[JournalEntry] | None = None
+    token: list[JournalEntry] | None = None
+    for entry in entries:
+        if is_token(entry):
+            if token is None:
+                token = [entry]
+                ops.append(token)
+            else:
+                token.append(entry)
+            continue
+        token = None
+        if api is not None and (api[-1].method, api[-1].target) == (entry.method, entry.target):
+            api.append(entry)
+        else:
+            api = [entry]
+            ops.append(api)
+    return ops
 
 
 def runs(entries, key: Callable[[JournalEntry], object]) -> list[list[JournalEntry]]:
@@ -272,3 +375,111 @@ def runs(entries, key: Callable[[JournalEntry], object]) -> list[list[JournalEnt
             groups.append([entry])
             last = k
     return groups
+
+
+# -- faults the grading services add to the stock ones ------------------------------------
+@dataclass(frozen=True)
+class Answer(Fault):
+    """Answer with a fixed status, headers and body (a gateway's 504, a WAF's empty 403, a text 503)."""
+
+    status: int
+    body: bytes = b""
+    headers: tuple = ()
+    slug: str | None = None  # a problem-details answer (with this type and ``detail`` = body) instead
+    title_only: bool = False  # problem details without a detail member (RFC 9457 makes it optional)
+
+    def before(self, call: Call, service) -> Response:
+        if self.slug is None:
+            return Response(self.status, tuple(self.headers), self.body)
+        answer = problem(self.status, self.slug, self.body.decode(), call.request, tuple(self.headers))
+        if self.title_only:
+            payload = {k: v for k, v in json.loads(answer.body).items() if k != "detail"}
+            answer = replace(answer, body=json.dumps(payload).encode())
+        return answer
+
+
+@dataclass(frozen=True)
+class DropBeforeAnswer(Fault):
+    """Close the connection before the request is processed: nothing committed, no answer."""
+
+    def before(self, call: Call, service) -> Response:
+        return Response(502, (), b"", drop=True)
+
+
+@dataclass(frozen=True)
+class Throttle(Fault):
+    """429 or 503 with a Retry-After as a server might write it: seconds or HTTP-date (past too), padded, any case."""
+
+    seconds: float
+    status: int = 429
+    form: str = "seconds"
+    pad: str = ""  # trailing whitespace after the value (RFC 9110 lets a recipient strip it)
+    name: str = "Retry-After"
+
+    def before(self, call: Call, service) -> Response:
+        now = service.clock.now()
+        if self.form == "seconds":
+            value = str(math.ceil(self.seconds))
+        else:  # a date; in the past when the server's clock is behind the client's
+            value = retry_after_value(self.seconds, "http-date", now) if self.seconds >= 0 else \
+                retry_after_value(0, "http-date", now + self.seconds)
+        slug = "rate-limited" if self.status == 429 else "service-unavailable"
+        detail = "slow down" if self.status == 429 else "the system is briefly unavailable; come back later"
+        return problem(self.status, slug, detail, call.request, ((self.name, value + self.pad),))
+
+
+@dataclass(frozen=True)
+class LowercaseHeaders(Fault):
+    """Send every response header name in lower case, as HTTP/2 servers and some proxies do."""
+
+    def after(self, call: Call, service, response: Response) -> Response:
+        return replace(response, headers=tuple((k.lower(), v) for k, v in response.headers))
+
+
+@dataclass(frozen=True)
+class PerKey(Fault):
+    """Faults by logical resource: the n-th request for one key (an account id, an order ref) gets its own faults.
+
+    ``plan`` is ``((key, selector, (fault, ...)), ...)``; ``key(call)`` names the
+    resource a request is for. Counting per key makes a scenario independent of
+    the order in which a client gets to each resource.
+    """
+
+    plan: tuple
+    key: Callable[[Call], str | None]
+
+    def before(self, call: Call, service):
+        chosen = self._choose(call, service)
+        for fault in chosen:
+            answer = fault.before(call, service)
+            if answer is not None:
+                return answer
+        return None
+
+    def during(self, call: Call, service) -> None:
+        for fault in self._chosen(call, service):
+            fault.during(call, service)
+
+    def after(self, call: Call, service, response: Response) -> Response:
+        for fault in self._chosen(call, service, pop=True):
+            response = fault.after(call, service, response)
+        return response
+
+    def _state(self, service) -> dict:
+        with service.state_lock:
+            return service.__dict__.setdefault("_per_key", {"counts": {}, "chosen": {}})
+
+    def _choose(self, call: Call, service) -> tuple:
+        state = self._state(service)
+        name = self.key(call)
+        with service.state_lock:
+            n = state["counts"][name] = state["counts"].get(name, 0) + 1
+            chosen = tuple(f for key, when, faults in self.plan if key == name and when.selects(n, None)
+                           for f in faults) if name is not None else ()
+            state["chosen"][call.seq] = chosen
+        return chosen
+
+    def _chosen(self, call: Call, service, pop: bool = False) -> tuple:
+        state = self._state(service)
+        with service.state_lock:
+            return state["chosen"].pop(call.seq, ()) if pop else state["chosen"].get(call.seq, ())

@@ -10,8 +10,8 @@ import pytest
 from graders import catalog, engine
 from graders.labs import api_sync as sync_lab
 from graders.labs._http_support import Stage
-from graders.labs.api_sync import timing
-from graders.labs.api_sync.world import SCENARIOS, Sync, grading_crm
+from graders.labs.api_sync import logs, timing
+from graders.labs.api_sync.world import BLOCKED, DELETED, MALFORMED, MERGED, UNKNOWN, Sync, grading_crm
 from graders.results import Status
 from graders.sandbox import Limits, Sandbox
 from graders.verify import comparable
@@ -31,6 +31,7 @@ ROOT = catalog.paths.ROOT
 REFERENCE = ROOT / "solutions/api-sync/reference"
 LAB = catalog.get_lab("api-sync")
 DATA = sync_lab.grader.data()
+SCENARIOS = DATA.scenarios
 
 
 def _crm(scenario="happy"):
@@ -55,7 +56,7 @@ def _page_ids(crm, headers, target) -> tuple[list[str], bool]:
 
 def _submission(tmp_path: Path, source: str) -> Path:
     folder = tmp_path / "submission"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     (folder / "sync.py").write_text(source)
     return folder
 
@@ -95,11 +96,18 @@ def test_accounts_created_mid_sync_duplicate_rows_for_page_numbers_but_not_for_t
 
 
 def test_single_account_route_refuses_each_bad_id_with_its_status():
-    crm = _crm("client-errors")
+    from urllib.parse import quote
+
+    crm = _crm("happy")
     headers = _token(crm)
-    got = {i: crm.handle(Request.build("GET", f"/v1/accounts/{i}", headers)).status for i in DATA.fetch_ids}
-    assert {i: got[i] for i, _ in DATA.refused} == dict(DATA.refused)
-    assert sorted(s for s in got.values() if s == 200) == [200] * (len(DATA.fetch_ids) - len(DATA.refused))
+    got = {i: crm.handle(Request.build("GET", f"/v1/accounts/{quote(i, safe='')}", headers)) for i in DATA.fetch_ids}
+    want = {UNKNOWN: 404, MALFORMED: 400, MERGED: 422, DELETED: 410, BLOCKED: 403, "joined": 400}
+    assert {i: got[i].status for i, role in DATA.roles if role in want} == \
+        {i: want[role] for i, role in DATA.roles if role in want}
+    assert all(got[i].status == 200 for i, role in DATA.roles if role not in want)
+    deleted = json.loads(got[DATA.ids(DELETED)[0]].body)
+    assert deleted["title"] and "detail" not in deleted, "a 410 whose problem has a title and no detail"
+    assert got[DATA.ids(BLOCKED)[0]].body == b"", "the firewall's 403 has no body"
 
 
 # -- the timing rules, on hand-made journals -------------------------------------------------
@@ -121,12 +129,12 @@ def _sync(waits_per_target: dict[str, list[float]]) -> Sync:
             at += wait
         entries.append(_entry(len(entries) + 1, at, target, 200))
     call = CallRecord("sync:sync_accounts", (), {}, CallStatus.RETURNED, value={"records": [], "failures": []})
-    return Sync(Played(call, (), None, tuple(entries), 0, ()), (), ())
+    return Sync(Played(call, (), None, tuple(entries), 0, (), (), DATA.config), (), ())
 
 
 def test_backoff_rule_accepts_50_to_100_percent_of_the_capped_nominal_wait():
     good = _sync({"/v1/accounts?a": [0.7, 1.3, 3.1, 6.0, 5.2], "/v1/accounts?b": [0.9]})
-    assert timing.check_capped(good, DATA).status is Status.PASSED
+    assert timing.check_capped((good,), DATA).status is Status.PASSED
     assert timing.check_jitter(good, DATA).status is Status.PASSED
 
 
@@ -138,7 +146,7 @@ def test_backoff_rule_accepts_50_to_100_percent_of_the_capped_nominal_wait():
 ])
 def test_backoff_rule_catches_each_mistake_on_its_own(waits, capped, jittered):
     sync = _sync(waits)
-    assert (timing.check_capped(sync, DATA).status is Status.PASSED) is capped
+    assert (timing.check_capped((sync,), DATA).status is Status.PASSED) is capped
     assert (timing.check_jitter(sync, DATA).status is Status.PASSED) is jittered
 
 
@@ -231,18 +239,25 @@ def test_retry_after_of_an_hour_costs_no_real_time():
     assert played.value["failures"] == [] and scene.clock.elapsed() >= 4800
 
 
-def test_the_reference_logs_and_the_harness_captures_it():
+def test_the_reference_logs_and_each_record_reaches_the_grader_while_the_run_goes_on():
     played = _played_reference("flaky")
-    assert any("retrying in" in line and "correlation_id=" in line for line in played.logs)
+    retrying = [line for line in played.logs if line.message and "retrying in" in line.message]
+    assert retrying and all("correlation_id=" in line.message and line.logger == "crm_sync" for line in retrying)
     assert any(e.client_gone for e in played.mine), "the dilated timeout fired on the 90 s response"
+    # Stamped on arrival: each retry's record arrived after its failed attempt and before the retry itself.
+    mine = list(played.mine)
+    for line in retrying:
+        failed_attempt, retry = mine[line.after - 1], mine[line.after]
+        assert (failed_attempt.method, failed_attempt.target) == (retry.method, retry.target)
+        assert retry.at - line.at == pytest.approx(float(line.message.split("retrying in ")[1].split()[0]), abs=0.01)
 
 
-def _played_reference(name):
+def _played_reference(name, folder=REFERENCE):
     stage = Stage()
     scene = stage.open(name, lambda clock: grading_crm(DATA)(SCENARIOS[name], seed=DATA.seed, clock=clock))
     try:
-        with Sandbox(REFERENCE, Limits(network=True), rpc=stage.rpc) as sandbox:
-            return stage.play(sandbox.call, scene, "sync:sync_accounts", DATA.config_for(scene.url))
+        with Sandbox(folder, Limits(network=True), rpc=stage.rpc) as sandbox:
+            return stage.play(sandbox.call, scene, "sync:sync_accounts", DATA.config_for(scene.url, name))
     finally:
         stage.finish(scene)
         stage.close()
@@ -258,3 +273,58 @@ def test_grading_the_reference_is_deterministic_and_fast():
 def test_the_untouched_starter_earns_nothing():
     result = engine.grade(LAB, LAB.starter)
     assert result.score == 0 and all(c.status is Status.FAILED for c in result.checks)
+
+
+# -- nothing judged from inside the child: log records travel out as data ---------------------------
+LOGS_TOKEN = (ROOT / "solutions/api-sync/flawed/logs-bearer-token/sync.py").read_text()
+SILENCERS = {
+    "handlers-removed": "    for _h in list(logging.getLogger().handlers):\n"
+                        "        logging.getLogger().removeHandler(_h)\n",
+    "logging-disabled": "    logging.disable(logging.CRITICAL)\n",
+    "harness-patched": "    import _iclab_http\n    _iclab_http._send = lambda *a, **k: True\n",
+}
+
+
+@pytest.mark.parametrize("how", sorted(SILENCERS))
+def test_switching_the_log_capture_off_never_raises_a_score(tmp_path, how):
+    """A submission that logs the bearer token and stops its records from reaching the grader scores no more."""
+    leaky = engine.grade(LAB, _submission(tmp_path / "leaky", LOGS_TOKEN))
+    assert {c.id for c in leaky.checks if c.status is not Status.PASSED} == {"no-secrets-in-logs"}
+    head = "def sync_accounts(config: dict) -> dict:\n"
+    silenced = LOGS_TOKEN.replace(head, head + SILENCERS[how]).replace(
+        "def fetch_accounts(config: dict, account_ids: list[str]) -> dict:\n",
+        "def fetch_accounts(config: dict, account_ids: list[str]) -> dict:\n" + SILENCERS[how])
+    assert silenced.count(SILENCERS[how]) == 2
+    quiet = engine.grade(LAB, _submission(tmp_path / "quiet", silenced))
+    checks = {c.id: c for c in quiet.checks}
+    assert quiet.score <= leaky.score
+    assert checks["logs-operations"].status is Status.FAILED
+    secrets = checks["no-secrets-in-logs"]
+    assert secrets.status is Status.FAILED and "cannot be judged" in secrets.reason
+
+
+def test_a_record_whose_format_fails_is_not_a_log_event_but_is_still_searched_for_secrets():
+    assert logs.mentions_wait("retrying in 0.73 s", 0.734) and logs.mentions_wait("sleep 730 ms", 0.734)
+    assert not logs.mentions_wait("attempt 1 of 6 failed (503)", 1.0), "whole numbers need a unit"
+    assert logs.mentions_wait("retrying in 30 s", 30.0) and not logs.mentions_wait("retrying in 0.50 s", 0.734)
+
+
+NO_CORRELATION = (REFERENCE / "sync.py").read_text().replace(
+    'headers = {"X-Correlation-ID": correlation_id, "Accept": "application/json"}',
+    'headers = {"Accept": "application/json"}')
+
+
+def test_derived_outputs_are_judged_on_their_own_terms(tmp_path):
+    """No X-Correlation-ID on the requests costs the correlation check only: the failure list and the logs
+    report the ID the request carried (none), so they are not charged for it again."""
+    assert NO_CORRELATION != (REFERENCE / "sync.py").read_text()
+    result = engine.grade(LAB, _submission(tmp_path, NO_CORRELATION))
+    assert {c.id for c in result.checks if c.status is not Status.PASSED} == {"correlation-ids"}
+
+
+def test_a_stopped_run_is_judged_by_the_bounds_check_only(tmp_path):
+    forever = (ROOT / "solutions/api-sync/flawed/retries-forever/sync.py").read_text()
+    result = engine.grade(LAB, _submission(tmp_path, forever))
+    checks = {c.id: c for c in result.checks}
+    assert {i for i, c in checks.items() if c.status is not Status.PASSED} == {"bounded-attempts"}
+    assert "had to stop" in checks["failure-report"].reason

@@ -1,41 +1,81 @@
-"""Hidden data for idempotent-orders: the ERP's credentials and scenario, the order batches, the message batch.
+"""Hidden data for idempotent-orders: the ERP's credentials and faults, the order batches, the message batch.
 
-The create batch is laid out against the scenario's request counter for a
-client that handles every order in turn (first order: commit, then the
-connection drops; second: held 60 s, so a same-key retry meets 409; third:
-503; fourth: invalid, 422; fifth: 429). A client that behaves differently
-meets the faults on other orders; the checks judge whatever happened.
+The create batch gives each order a role, and the faults meet an order by
+its ``external_ref`` and how many requests for it came before (``PerKey``),
+whatever order a client handles the orders in:
+
+- committed then dropped (a retry must replay), held 60 s (a same-key retry
+  meets 409), 503/500/502/504 in a row (the fifth, last allowed attempt
+  succeeds), 429 then 429 as an HTTP-date then 503 with a padded, lower-case
+  Retry-After, a 503 whose HTTP-date is already past then a 429 of 0 s;
+- an expired token and then 503 until max_attempts is used up (the resend
+  after the refresh is no attempt), a connection closed before the ERP got
+  the order on every attempt, a token refused twice (one refresh, then the
+  order fails with 401);
+- an invalid order with three problems (422 lists them all), and two orders
+  with the same customer, currency and lines but different order_refs (two
+  orders, two keys).
 
 The message batch is built so each consumer mistake shows in one check:
 
-- dedupe group: in-order versions with redeliveries, and distinct messages
-  whose payloads are identical (an order put on hold, released, put on hold
-  again; two orders cancelled for the same reason). Each such message is
-  superseded by a later version, so deduplicating on payload loses messages
-  (the dedupe check) without changing any final state.
-- ordering group: versions arrive out of order; only the highest counts.
-- poison: a version that is a string, a payload that is not an object, one
-  of them delivered twice.
+- dedupe group: in-order versions with redeliveries, distinct messages whose
+  payloads are identical, and message ids that differ only in case. Each
+  such message is superseded by a later version, so deduplicating on payload
+  or on a normalised id loses messages (the dedupe check) without changing
+  any final state.
+- ordering group: versions arrive out of order; only the highest counts; two
+  different messages carry the same version (the first to arrive stays).
+- poison: every way the contract names (entity_id missing, empty or not a
+  string; version a string, null, true, 0 or 1.5; payload a string, null or
+  a list), one of them delivered twice, one with several problems at once.
 """
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 
-from mock_services import Credentials, DropAfterCommit, Nth, RateLimited, Scenario, ServerError, Slow, on
+from mock_services import Credentials, DropAfterCommit, ExpireToken, From, Nth, Scenario, ServerError, Slow, on
 from mock_services.services.erp import ErpService
+
+from .._http_support import Answer, DropBeforeAnswer, PerKey, Throttle
 
 CREATE = "POST /v1/orders"
 SLOW_SECONDS = 60
-CREATE_SCENARIO = Scenario("create", (
-    on(CREATE, DropAfterCommit(), when=Nth(1)),
-    on(CREATE, Slow(SLOW_SECONDS), when=Nth(3)),
-    on(CREATE, ServerError(503), when=Nth(6)),
-    on(CREATE, RateLimited(20), when=Nth(9)),
-))
-HAPPY = Scenario("happy")
 SKUS = ("WID-100", "WID-220", "BOLT-M8", "GEAR-42", "CABLE-5M", "HUB-USB3", "LAMP-LED", "FAN-120")
 WAREHOUSES = ("Rotterdam", "Leeds", "Lyon", "Gdansk", "Porto")
+HAPPY = Scenario("happy")
+
+# What each role's n-th request meets.
+PLAN = {
+    "dropped-after-commit": ((Nth(1), (DropAfterCommit(),)),),
+    "slow": ((Nth(1), (Slow(SLOW_SECONDS),)),),
+    "transient": ((Nth(1), (ServerError(503),)), (Nth(2), (ServerError(500),)), (Nth(3), (ServerError(502),)),
+                  (Nth(4), (Answer(504, b"the warehouse system did not answer in time", slug="gateway-timeout"),))),
+    "throttled": ((Nth(1), (Throttle(20),)), (Nth(2), (Throttle(10, form="http-date"),)),
+                  (Nth(3), (Throttle(7, status=503, pad="  ", name="retry-after"),))),
+    "skewed": ((Nth(1), (Throttle(-30, status=503, form="http-date"),)), (Nth(2), (Throttle(0),))),
+    "expired-then-down": ((Nth(1), (ExpireToken(),)), (From(2), (ServerError(503),))),
+    "unreachable": ((From(1), (DropBeforeAnswer(),)),),
+    "token-refused": ((Nth(1, 2), (ExpireToken(),)),),
+}
+ROLES = ("dropped-after-commit", "slow", "transient", "invalid", "throttled", "skewed", "expired-then-down",
+         "unreachable", "token-refused", "twin", "twin")
+
+
+def _ref_of(call) -> str | None:
+    try:
+        body = json.loads(call.request.body)
+    except ValueError:
+        return None
+    ref = body.get("external_ref") if isinstance(body, dict) else None
+    return ref if isinstance(ref, str) else None
+
+
+def create_scenario(roles) -> Scenario:
+    """The create scene: each order's faults, by its order_ref."""
+    plan = tuple((ref, when, faults) for ref, role in roles for when, faults in PLAN.get(role, ()))
+    return Scenario("create", (on(CREATE, PerKey(plan, key=_ref_of)),))
 
 
 @dataclass(frozen=True)
@@ -46,15 +86,27 @@ class Hidden:
     client_secret: str
     settings: tuple
     create_batch: tuple  # order dicts, in the order they are sent
-    invalid_ref: str
+    roles: tuple  # (order_ref, role) for the create batch
     rerun_batch: tuple
     messages: tuple  # the at-least-once batch
     redelivery: tuple  # part of it again, plus one new message
     dedupe_ids: tuple  # the dedupe group's distinct message ids, in arrival order
     poison_ids: tuple
+    stale_ids: tuple  # valid messages that must not be applied (an equal or lower version arrived first)
     finals: tuple  # (entity_id, version, payload) after the batch
     new_final: tuple  # (entity_id, version, payload) after the redelivery
     new_id: str
+
+    @property
+    def invalid_ref(self) -> str:
+        return self.ref("invalid")
+
+    def ref(self, role: str) -> str:
+        return next(ref for ref, r in self.roles if r == role)
+
+    @property
+    def create_scenario(self) -> Scenario:
+        return create_scenario(self.roles)
 
     def config_for(self, url: str) -> dict:
         return {"base_url": url, "client_id": self.client_id, "client_secret": self.client_secret,
@@ -79,64 +131,83 @@ def _order(rng: random.Random, ref: str) -> dict:
 
 def _batches(rng: random.Random):
     year = rng.choice([2025, 2026])
-    refs = [f"PO-{year}-{n:05d}" for n in rng.sample(range(10_000, 99_999), 13)]
-    create = [_order(rng, ref) for ref in refs[:8]]
-    bad = create[3]
-    bad["lines"] = [dict(bad["lines"][0], quantity=0)]  # the ERP allows 1 to 10000
-    rerun = [_order(rng, ref) for ref in refs[8:]]
-    return create, bad["order_ref"], rerun
+    refs = [f"PO-{year}-{n:05d}" for n in rng.sample(range(10_000, 99_999), len(ROLES) + 5)]
+    create = [_order(rng, ref) for ref in refs[:len(ROLES)]]
+    roles = list(zip(refs, ROLES))
+    for order, (_, role) in zip(create, roles):
+        if role == "invalid":  # three problems: the ERP's 422 lists each with a pointer
+            line = order["lines"][0]
+            order["lines"] = [dict(line, quantity=0, unit_price=line["unit_price"][:-1], sku=line["sku"].lower())]
+    twins = [order for order, (_, role) in zip(create, roles) if role == "twin"]
+    twins[1].update({k: twins[0][k] for k in ("customer_id", "currency", "lines")})
+    rng.shuffle(create)  # the faults follow the order_ref, so any position will do
+    rerun = [_order(rng, ref) for ref in refs[len(ROLES):]]
+    return create, tuple(roles), rerun
 
 
 def _messages(rng: random.Random):
-    ids = iter(f"msg-{rng.randrange(16**12):012x}" for _ in range(40))
-    ents = [f"ord_{n:05d}" for n in rng.sample(range(100, 99_999), 8)]
-    d1, d2, d3, v1, v2, v3, x1, x2 = ents
+    ids = iter(f"msg-{rng.randrange(16**12):012x}" for _ in range(80))
+    ents = [f"ord_{n:05d}" for n in rng.sample(range(100, 99_999), 16)]
+    d1, d2, d3, d4, v1, v2, v3, v4 = ents[:8]
+    poisoned = iter(ents[8:])
 
-    docks = iter(rng.sample([f"{w}-{n}" for w in WAREHOUSES for n in range(1, 9)], 30))
+    docks = iter(rng.sample([f"{w}-{n}" for w in WAREHOUSES for n in range(1, 9)], 40))
 
     def status(name: str, **extra) -> dict:
         return {"status": name, "dock": next(docks), **extra}
 
     # The designed look-alikes: payloads that say the same thing, sent as different messages.
-    hold, cancelled = {"status": "on_hold", "reason": "credit check"}, {"status": "cancelled", "reason": "customer request"}
+    hold = {"status": "on_hold", "reason": "credit check"}
+    cancelled = {"status": "cancelled", "reason": "customer request"}
     m = {}
 
-    def msg(key: str, entity: str, version, payload) -> dict:
-        m[key] = {"message_id": next(ids), "entity_id": entity, "version": version, "payload": payload}
+    def msg(key: str, entity, version, payload, message_id: str | None = None) -> dict:
+        m[key] = {"message_id": message_id or next(ids), "entity_id": entity, "version": version, "payload": payload}
         return m[key]
 
+    twin_id = next(ids)
     dedupe = [msg("d1v1", d1, 1, hold), msg("d2v1", d2, 1, cancelled), msg("d1v2", d1, 2, status("released")),
-              msg("d3v1", d3, 1, dict(cancelled)), msg("d1v3", d1, 3, dict(hold)),
+              msg("d3v1", d3, 1, dict(cancelled)), msg("d4v1", d4, 1, status("created"), twin_id),
+              msg("d1v3", d1, 3, dict(hold)), msg("d4v2", d4, 2, status("picked"), twin_id.upper()),
               msg("d1v4", d1, 4, status("shipped", carrier="DHL")), msg("d3v2", d3, 2, status("refunded")),
-              msg("d2v2", d2, 2, status("archived"))]
+              msg("d4v3", d4, 3, status("packed")), msg("d2v2", d2, 2, status("archived"))]
     ordering = [msg("v1v2", v1, 2, status("picked")), msg("v1v1", v1, 1, status("created")),
                 msg("v2v1", v2, 1, status("created")), msg("v2v3", v2, 3, status("delivered")),
                 msg("v2v2", v2, 2, status("shipped", carrier="UPS")), msg("v3v3", v3, 3, status("invoiced")),
-                msg("v3v1", v3, 1, status("created")), msg("v1v3", v1, 3, status("packed")),
-                msg("v3v2", v3, 2, status("paid"))]
-    poison = [msg("x1", x1, "2", status("allocated")), msg("x2", x2, 1, "status=created;warehouse=Leeds")]
-    # Interleave the groups, then deliver some messages again later (at-least-once).
-    batch = []
+                msg("v4v2", v4, 2, status("allocated", warehouse="Lyon")), msg("v3v1", v3, 1, status("created")),
+                msg("v1v3", v1, 3, status("packed")), msg("v4v2b", v4, 2, status("allocated", warehouse="Porto")),
+                msg("v3v2", v3, 2, status("paid")), msg("v4v1", v4, 1, status("created"))]
+    poison = [msg("x1", next(poisoned), "2", status("allocated")),
+              msg("x2", next(poisoned), 1, "status=created;warehouse=Leeds"),
+              msg("x3", next(poisoned), None, status("created")), msg("x4", next(poisoned), True, status("created")),
+              msg("x5", next(poisoned), 0, status("created")), msg("x6", next(poisoned), 1.5, status("created")),
+              msg("x7", "", 1, status("created")), msg("x8", 40417, 1, status("created")),
+              msg("x9", next(poisoned), 1, None), msg("x10", next(poisoned), 2, [status("created")]),
+              msg("x11", None, "three", "on_hold")]
+    del m["x11"]["entity_id"]  # entity_id missing, and two more problems in the same message
+    # Interleave the groups, a poison message every few, then deliver some messages again (at-least-once).
+    batch, queue = [], list(poison)
     for i in range(max(len(dedupe), len(ordering))):
         batch += [g[i] for g in (dedupe, ordering) if i < len(g)]
-        if i == 2:
-            batch.append(poison[0])
-        if i == 5:
-            batch.append(poison[1])
-    for key, after in (("d2v1", "d1v3"), ("d1v2", "v3v2"), ("x1", "d3v2"), ("v2v3", "v1v3")):
+        if queue:
+            batch.append(queue.pop(0))
+    batch += queue
+    for key, after in (("d2v1", "d1v3"), ("d1v2", "v3v2"), ("x1", "d3v2"), ("v2v3", "v1v3"), ("d4v1", "d4v3")):
         batch.insert(batch.index(m[after]) + 1, dict(m[key]))
     finals = tuple((e, m[k]["version"], m[k]["payload"]) for e, k in
-                   ((d1, "d1v4"), (d2, "d2v2"), (d3, "d3v2"), (v1, "v1v3"), (v2, "v2v3"), (v3, "v3v3")))
+                   ((d1, "d1v4"), (d2, "d2v2"), (d3, "d3v2"), (d4, "d4v3"), (v1, "v1v3"), (v2, "v2v3"),
+                    (v3, "v3v3"), (v4, "v4v2")))
+    stale = tuple(m[k]["message_id"] for k in ("v1v1", "v2v2", "v3v1", "v3v2", "v4v2b", "v4v1"))
     new = {"message_id": next(ids), "entity_id": v2, "version": 4, "payload": status("returned")}
     redelivery = [dict(x) for x in batch[::3]] + [new]
     return (tuple(batch), tuple(redelivery), tuple(x["message_id"] for x in dedupe),
-            (m["x1"]["message_id"], m["x2"]["message_id"]), finals, (v2, 4, new["payload"]), new["message_id"])
+            tuple(x["message_id"] for x in poison), stale, finals, (v2, 4, new["payload"]), new["message_id"])
 
 
 def make_hidden(rng: random.Random) -> Hidden:
-    create, invalid_ref, rerun = _batches(rng)
-    messages, redelivery, dedupe_ids, poison_ids, finals, new_final, new_id = _messages(rng)
-    settings = (("timeout", 15), ("max_attempts", 5), ("backoff_base", 1.0), ("backoff_cap", 8.0))
+    create, roles, rerun = _batches(rng)
+    messages, redelivery, dedupe_ids, poison_ids, stale, finals, new_final, new_id = _messages(rng)
+    settings = (("timeout", 12), ("max_attempts", 5), ("backoff_base", 1.0), ("backoff_cap", 8.0))
     return Hidden(f"orders-{rng.randrange(16**6):06x}", f"erp-secret-{rng.randrange(16**24):024x}", settings,
-                  tuple(create), invalid_ref, tuple(rerun), messages, redelivery, dedupe_ids, poison_ids, finals,
+                  tuple(create), roles, tuple(rerun), messages, redelivery, dedupe_ids, poison_ids, stale, finals,
                   new_final, new_id)

@@ -4,9 +4,7 @@
 learner's entry point ``target`` (``"module:function"``) with ``config`` and
 ``args``, and answers with plain data::
 
-    {"value": <what the entry point returned>, "error": None or {"type", "message", "traceback"},
-     "logs": [formatted log lines], "stopped": None or "why the grader stopped the run",
-     "requests": <how many requests went through requests>}
+    {"value": <what the entry point returned>, "error": None or {"type", "message", "traceback"}}
 
 Getting ready means:
 
@@ -20,14 +18,20 @@ Getting ready means:
 - a leash: after ``max_requests`` requests, or when the grader says the
   run used up its virtual time, ``Stopped`` (a BaseException, which
   ``except Exception`` lets through) ends the run;
-- log capture: a handler on the root logger at DEBUG keeps every line the
-  submission logs, so the grader can look for leaked secrets.
+- log records and printed output leave as they are written: a handler on
+  the root logger at DEBUG sends each record (logger, level, message, the
+  formatted line) to the grader with ``_iclab_rpc.call("log.record", ...)``
+  at emit time, and ``sys.stdout``/``sys.stderr`` send each line with
+  ``"log.output"``. The grader stamps each one with the request count and
+  the virtual time it arrived at.
 
 Nothing here is trusted by the grader: the learner's code runs in this
 process and could change any of it. Verdicts come from the mock's journal
-in the grader's process; this report only carries the return value and the
-logs. Standard library (plus ``requests``, when installed) only: this file
-is copied into the sandbox's runtime folder.
+and from what reached the grader while the run went on. A submission that
+stops its records from leaving only loses the checks that need them (the
+ticket names log events that must arrive). Standard library (plus
+``requests``, when installed) only: this file is copied into the sandbox's
+runtime folder.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ import datetime as _datetime
 import importlib
 import logging
 import random
+import sys
 import time
 import traceback
 
@@ -159,22 +164,81 @@ def _install(options: dict) -> None:
     _state["installed"] = True
 
 
+def _send(name: str, payload) -> bool:
+    """Hand one record to the grader now; False once the grader (or this run) wants no more."""
+    try:
+        _iclab_rpc.call(name, payload)
+    except Exception:  # the grader refused it (over its cap) or is gone: nothing to do about it here
+        return False
+    return True
+
+
 class _Capture(logging.Handler):
-    """Keeps every formatted line (capped), whatever logger it came from."""
+    """Sends every record, whatever logger it came from, to the grader at emit time."""
 
     def __init__(self):
         super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
+        self.sent = 0
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if len(self.lines) >= MAX_LOG_LINES:
+        if self.sent >= MAX_LOG_LINES:
             return
         try:
+            message = str.__str__(record.getMessage())
+        except Exception:  # a bad format string: logging writes nothing, but the grader still scans the args
+            message = None
+        try:
             line = self.format(record)
-        except Exception:  # a bad format string in learner code still shows what it tried to log
+        except Exception:
             line = f"{record.levelname} {record.name} {record.msg!r} {record.args!r}"
-        self.lines.append(str.__str__(line)[:MAX_LINE_CHARS * 4])
+        self.sent += 1
+        _send("log.record", [str(record.name)[:200], str(record.levelname)[:20],
+                             None if message is None else message[:MAX_LINE_CHARS * 4],
+                             str.__str__(line)[:MAX_LINE_CHARS * 4]])
+
+
+class _Forward:
+    """A text stream that sends each line written to it to the grader (and to the stream it replaces)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.pending = ""
+        self.sent = 0
+
+    def write(self, text) -> int:
+        text = str(text)
+        try:
+            self.inner.write(text)
+        except Exception:
+            pass
+        self.pending += text
+        if "\n" in self.pending:
+            *lines, self.pending = self.pending.split("\n")
+            for line in lines:
+                self._line(line)
+        if len(self.pending) > MAX_LINE_CHARS * 4:
+            self.flush()
+        return len(text)
+
+    def _line(self, line: str) -> None:
+        if self.sent < MAX_LOG_LINES:
+            self.sent += 1
+            _send("log.output", line[:MAX_LINE_CHARS * 4])
+
+    def flush(self) -> None:
+        if self.pending:
+            line, self.pending = self.pending, ""
+            self._line(line)
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
 
 def _plain(value, depth: int = 0):
@@ -202,7 +266,7 @@ def _error(exc: BaseException) -> dict:
 
 
 def run(target: str, config: dict, *args, options: dict | None = None) -> dict:
-    """Call ``target(config, *args)`` under virtual time with logs captured; see the module docstring."""
+    """Call ``target(config, *args)`` under virtual time, records sent as they happen; see the module docstring."""
     options = options or {}
     _install(options)
     _state["requests"] = 0
@@ -213,24 +277,27 @@ def run(target: str, config: dict, *args, options: dict | None = None) -> dict:
     level = root.level
     root.addHandler(capture)
     root.setLevel(logging.DEBUG)
-    value, error, stopped = None, None, None
+    streams = sys.stdout, sys.stderr
+    out = _Forward(streams[0])
+    sys.stdout = sys.stderr = out
+    value, error = None, None
     module_name, _, function_name = target.partition(":")
     try:
         module = importlib.import_module(module_name)
         function = getattr(module, function_name)
         value = function(config, *args)
-    except Stopped as exc:
-        stopped = str(exc) or _state["stopped"] or "stopped by the grader"
+    except Stopped:
+        pass  # the grader knows why it stopped the run
     except BaseException as exc:  # the learner's exception is evidence, not a harness failure
         error = _error(exc)
-        stopped = _state["stopped"]
     finally:
         root.removeHandler(capture)
         root.setLevel(level)
+        out.flush()
+        sys.stdout, sys.stderr = streams
     try:
         value = _plain(value)
-        _iclab_wire.to_plain(value)  # only to know now: the child's answer would fail whole, logs and all
+        _iclab_wire.to_plain(value)  # only to know now: the child's answer would fail whole
     except (_iclab_wire.WireError, RecursionError, TypeError, ValueError) as exc:
         value, error = None, {"type": "WireError", "message": str(exc)[:500], "traceback": ""}
-    return {"value": value, "error": error, "logs": capture.lines, "stopped": stopped,
-            "requests": _state["requests"]}
+    return {"value": value, "error": error}
