@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import jsonschema
@@ -160,3 +162,41 @@ def test_package_is_reproducible(tmp_path):
     first = gradescope_package.build_autograder("map-customer", tmp_path / "first.zip")
     second = gradescope_package.build_autograder("map-customer", tmp_path / "second.zip")
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_test_numbers_are_unique_and_ordered_by_criterion(source, tmp_path):
+    results = _autograde(source, tmp_path, {"mapper.py": catalog.reference(LAB) / "mapper.py"})
+    numbers = [t["number"] for t in results["tests"] if "number" in t]
+    assert numbers and len(numbers) == len(set(numbers)), f"Gradescope test numbers repeat: {numbers}"
+    for test in results["tests"]:
+        if "number" in test:
+            assert re.fullmatch(r"\d+\.\d+", test["number"]), test["number"]
+
+
+def test_setup_installs_only_pinned_versions(package):
+    with zipfile.ZipFile(package) as zf:
+        setup = zf.read("setup.sh").decode()
+        lock = zf.read("iclab/requirements.lock").decode()
+    installs = [line for line in setup.splitlines() if "pip install" in line and not line.lstrip().startswith("#")]
+    assert installs, "setup.sh installs nothing"
+    for line in installs:
+        assert '-r "$SRC/requirements.lock"' in line and "--upgrade" not in line and "-e " not in line, line
+    pins = dict(line.split("==") for line in lock.splitlines() if line and not line.startswith("#"))
+    # Every runtime dependency of iclab and every dependency of those, at the version this machine tested.
+    for name in ("click", "jsonschema", "lxml", "requests", "responses", "duckdb", "pytest", "urllib3", "attrs"):
+        assert pins.get(name) == metadata.version(name), name
+    assert all(re.fullmatch(r"[a-z0-9-]+==[\w.+!-]+", line) for line in lock.splitlines() if not line.startswith("#"))
+
+
+def test_a_refusal_says_refused_once_and_shows_no_grader_path(source, tmp_path):
+    hostile = tmp_path / "evil.zip"
+    with zipfile.ZipFile(hostile, "w") as zf:
+        zf.writestr("iclab-submission.json", '{"schema": "iclab/submission/v1"}')
+        zf.writestr("../../../evil.py", "import os\n")
+    results = _autograde(source, tmp_path, {"evil.zip": hostile})
+    output = results["output"]
+    assert output.count("refused") == 1, output
+    assert "evil.zip was refused" in output
+    assert str(tmp_path) not in output and "/autograder" not in output and "/tmp" not in output, output
+    for test in results["tests"]:
+        assert str(tmp_path) not in test["output"] and "/tmp" not in test["output"]
