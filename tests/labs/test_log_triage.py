@@ -354,3 +354,12 @@ def test_the_timeline_is_judged_on_its_own_terms_when_only_parsing_is_wrong(tmp_
     # A message parsed wrong (the ERP's quotes kept) is the ERP parse check's alone.
     lost = _grade_patched(tmp_path / "quotes", "value[1:-1] if value.startswith('\"') else value", "value")
     assert set(lost) == {"parse-erp"}
+
+
+def test_a_timeline_that_raises_only_because_parse_line_does_is_not_charged_again(tmp_path):
+    lab = catalog.get_lab("log-triage")
+    result = engine.grade(lab, ROOT / "solutions/log-triage/flawed/crashes-on-junk")
+    checks = {c.id: c for c in result.checks}
+    assert checks["skips-non-records"].points == 0
+    assert checks["timeline"].status is Status.PASSED
+    assert "charged in skips-non-records" in checks["timeline"].reason
