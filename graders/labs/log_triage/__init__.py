@@ -131,7 +131,7 @@ def _fields(evidence, source: str, what: str):
 
 
 def _same(got, want) -> bool:
-    """Equal and of the same type: True is not the status 1, and 500.0 is not 500."""
+    """Equal and of the same type: True is not the status 1, and "503" is not 503."""
     return type(got) is type(want) and got == want
 
 
