@@ -137,12 +137,15 @@ def _columns(cols: dict[str, str]) -> str:
 def _connect_for_writing(path: Path):
     config = {"memory_limit": "128MB", "threads": 1}
     try:
-        return duckdb.connect(str(path), config={**config, "storage_compatibility_version": STORAGE_VERSION})
+        con = duckdb.connect(str(path), config={**config, "storage_compatibility_version": STORAGE_VERSION})
     except duckdb.Error as exc:
         # DuckDB before 1.2 has no such setting, and writes the 1.1 format anyway.
         if "storage_compatibility_version" not in str(exc):
             raise
-        return duckdb.connect(str(path), config=config)
+        con = duckdb.connect(str(path), config=config)
+    # No progress bar: DuckDB would draw it on the instructor's terminal in the middle of iclab's own lines.
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 _LEARNERS_SQL = """

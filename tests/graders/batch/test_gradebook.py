@@ -356,3 +356,14 @@ def test_query_reads_and_only_reads(run, tmp_path, sql, says):
     assert len(result.stderr.strip().splitlines()) == 1
     assert not target.exists() or "read_csv" in sql
     assert (out / DB_NAME).read_bytes() == before
+
+
+def test_a_folder_and_a_zip_of_the_same_name_are_two_learners(tmp_path):
+    from graders.batch import make_plan
+
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice.zip").write_text("not a zip")
+    (tmp_path / "bob").mkdir()
+    plan = make_plan(tmp_path)
+    assert sorted(u.submission for u in plan.ungradable) == ["alice", "alice.zip", "bob"]
+    assert len(set(plan.keys())) == 3 and plan.learners == 3
