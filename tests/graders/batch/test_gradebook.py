@@ -367,3 +367,18 @@ def test_a_folder_and_a_zip_of_the_same_name_are_two_learners(tmp_path):
     plan = make_plan(tmp_path)
     assert sorted(u.submission for u in plan.ungradable) == ["alice", "alice.zip", "bob"]
     assert len(set(plan.keys())) == 3 and plan.learners == 3
+
+
+def test_query_tables_line_up_for_wide_characters_and_keep_one_line_per_row(run):
+    from graders.render.table import _width
+
+    out, _ = run
+    result = iclab("gradebook", "query", "SELECT learner, status, problems FROM lab_results ORDER BY learner", "--out", out)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 + sum(1 for s, _ in EXPECTED.values() if s == "graded") + 1  # header, rule, one per row
+    starts = set()
+    for line in lines[2:]:
+        name, _, rest = line.partition("  ")
+        starts.add(_width(name) + 2 + len(rest) - len(rest.lstrip(" ")))
+    assert len(starts) == 1, "the status column does not start at the same terminal column on every row"
