@@ -12,8 +12,8 @@ import importlib.util
 import io
 import json
 import random
-import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -114,11 +114,17 @@ def test_hidden_files_share_nothing_with_the_visible_fixtures(hidden):
 
 
 EXPECTED_OUTCOME = {
-    "plain": None, "canonical": None, "bom": None, "latin1": None, "hint-bad": "BAD_ENCODING", "hint-latin1": None,
-    "quoted": None, "multiline": None, "rejects": None, "spaces": None, "blank-tail": None,
-    "trl-count": "COUNT_MISMATCH", "trl-total": "TOTAL_MISMATCH", "trl-missing": "MISSING_TRAILER",
-    "trl-bad": "BAD_TRAILER", "trl-control": None, "hdr-swapped": "BAD_HEADER", "hdr-renamed": "BAD_HEADER",
-    "hdr-missing": "BAD_HEADER", "hdr-none": "BAD_HEADER", "hdr-padded": None,
+    "plain": None, "canonical": None, "bom": None, "bom-hinted": None, "latin1": None, "latin1-head": "BAD_HEADER",
+    "latin1-tail": "MISSING_TRAILER", "hint-bad": "BAD_ENCODING", "hint-latin1": None, "hint-latin1-utf8": None,
+    "quoted": None, "quoted-crlf": None, "multiline": None, "rejects": None, "spaces": None, "blank-tail": None,
+    "trl-count": "COUNT_MISMATCH", "trl-count-low": "COUNT_MISMATCH", "trl-total": "TOTAL_MISMATCH",
+    "trl-total-cent": "TOTAL_MISMATCH", "trl-both": "COUNT_MISMATCH", "trl-missing": "MISSING_TRAILER",
+    "trl-cut-clean": "MISSING_TRAILER", "trl-header-only": "MISSING_TRAILER", "trl-bad": "BAD_TRAILER",
+    "trl-four": "BAD_TRAILER", "trl-bad-count": "BAD_TRAILER", "trl-bad-total": "BAD_TRAILER", "trl-control": None,
+    "trl-padded": None, "trl-short-total": None, "trl-negative": None, "trl-zero": None, "enc-late": "BAD_ENCODING",
+    "hdr-swapped": "BAD_HEADER", "hdr-renamed": "BAD_HEADER", "hdr-missing": "BAD_HEADER", "hdr-extra": "BAD_HEADER",
+    "hdr-case": "BAD_HEADER", "hdr-none": "BAD_HEADER", "hdr-empty": "BAD_HEADER", "hdr-padded": None,
+    "all-rejected": None,
 }
 
 
@@ -149,6 +155,23 @@ def test_hidden_files_carry_the_trap_they_are_named_for(hidden):
         start = reader.line_num + 1
     for line, _ in lab.oracle(raw["multiline"]).rejects:
         assert line > starts.index(line) + 1
+
+
+def test_hidden_files_cover_the_edges_the_coverage_table_names(hidden):
+    raw = {case.key: case.raw for case in hidden.cases}
+    # The encoding is decided by the whole file: its only Latin-1 byte is the 2nd, or the very last.
+    assert [i for i, b in enumerate(raw["latin1-head"]) if b >= 0x80] == [1]
+    assert [i for i, b in enumerate(raw["latin1-tail"]) if b >= 0x80] == [len(raw["latin1-tail"]) - 1]
+    # The late bad byte comes after the first 8 KB a text reader decodes, so records were written before it.
+    assert min(i for i, b in enumerate(raw["enc-late"]) if b >= 0x80) > 8192
+    assert b'second line"' in raw["quoted-crlf"] and b"first line\r\nsecond" in raw["quoted-crlf"]
+    rejects = lab.oracle(raw["rejects"]).rejects
+    assert rejects[0] == (2, "MISSING_VALUE")  # the first data record, with three problems
+    assert {code for _, code in rejects} == {"FIELD_COUNT", "MISSING_VALUE", "INVALID_DATE", "INVALID_AMOUNT"}
+    assert lab.oracle(raw["all-rejected"]).accepted == () and lab.oracle(raw["trl-zero"]).accepted == ()
+    assert "out/plain/.keep" in lab.hidden_files(hidden)
+    assert set(lab.COVERAGE) == {spec.criterion for spec in lab.grader.checks}
+    assert all(len(edges) >= 2 for edges in lab.COVERAGE.values())
 
 
 def test_large_file_loads_and_reconciles(hidden):
@@ -208,6 +231,80 @@ def test_summary_check_rejects_counts_that_disagree_with_the_files(hidden):
     assert _check("summary-consistency")(evidence, hidden).status is Status.FAILED
 
 
+def _canonical_lines(records) -> bytes:
+    return b"".join(json.dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+                    for r in records)
+
+
+def _faithful(hidden, key: str, **changes):
+    """What a correct process_file returns and writes for one hidden file; ``changes`` alter the summary."""
+    case = hidden.case(key)
+    want = lab.oracle(case.raw, case.hint)
+    rejects = [{"code": code, "line": line} for line, code in want.rejects]
+    summary = {"rows": len(want.accepted) + len(rejects), "accepted": len(want.accepted), "rejected": len(rejects),
+               "refused": want.refused, "reason": want.reason} | changes
+    return _pair(summary, None if want.refused else _canonical_lines(want.accepted), _canonical_lines(rejects))
+
+
+def _evidence(hidden, probe: str, **pairs):
+    keys = {"summaries": ("rejects", "blank-tail", "all-rejected", "trl-zero", "trl-total", "hdr-renamed"),
+            "trailers": lab.TRAILERS + ("enc-late",),
+            "headers": ("hdr-swapped", "hdr-renamed", "hdr-missing", "hdr-extra", "hdr-case", "hdr-none",
+                        "hdr-empty", "hdr-padded"),
+            "rejects": ("rejects", "spaces")}[probe]
+    return {key: pairs.get(key.replace("-", "_")) or _faithful(hidden, key) for key in keys}
+
+
+def test_each_derived_check_passes_on_faithful_outputs(hidden):
+    for check_id, probe in (("summary-consistency", "summaries"), ("no-partial-load", "trailers"),
+                            ("trailer-refusal", "trailers"), ("header-validation", "headers"),
+                            ("reject-codes", "rejects"), ("reconcile-includes-rejects", "rejects")):
+        assert _check(check_id)(_evidence(hidden, probe), hidden).status is Status.PASSED, check_id
+
+
+def test_a_lost_rejects_file_costs_the_reject_checks_not_the_summary(hidden):
+    # The summary counts nine rejects; a bug in writing them left rejects.jsonl empty.
+    call, outputs = _faithful(hidden, "rejects")
+    emptied = {**outputs.value, "files": {**outputs.value["files"], "rejects.jsonl": b""}}
+    lost = (call, replace(outputs, value=emptied))
+    assert _check("reject-codes")(_evidence(hidden, "rejects", rejects=lost), hidden).status is Status.FAILED
+    assert _check("summary-consistency")(_evidence(hidden, "summaries", rejects=lost), hidden).status is Status.PASSED
+    # A summary that miscounts is still caught: it agrees with neither the files written nor the right ones.
+    wrong = _faithful(hidden, "rejects", rejected=3, rows=25)
+    assert _check("summary-consistency")(_evidence(hidden, "summaries", rejects=wrong), hidden).status is Status.FAILED
+
+
+def test_a_missed_trailer_refusal_costs_the_trailer_check_not_no_partial_load(hidden):
+    # trl-total loaded whole instead of being refused: criterion 7's mistake, not a partial load.
+    records = lab.oracle(hidden.case("trl-control").raw).accepted
+    loaded = _pair({"rows": 15, "accepted": 15, "rejected": 0, "refused": False, "reason": None},
+                   _canonical_lines(records))
+    evidence = _evidence(hidden, "trailers", trl_total=loaded)
+    assert _check("trailer-refusal")(evidence, hidden).status is Status.FAILED
+    assert _check("no-partial-load")(evidence, hidden).status is Status.PASSED
+    # Refused, yet its records left behind: that is this check's business.
+    leaky = _pair({"rows": 15, "accepted": 0, "rejected": 0, "refused": True, "reason": "TOTAL_MISMATCH"},
+                  _canonical_lines(records))
+    assert _check("no-partial-load")(_evidence(hidden, "trailers", trl_total=leaky), hidden).status is Status.FAILED
+
+
+def test_a_padded_header_refused_by_its_trailer_is_not_a_header_mistake(hidden):
+    refused = _faithful(hidden, "hdr-padded", refused=True, reason="COUNT_MISMATCH", accepted=0)
+    assert _check("header-validation")(_evidence(hidden, "headers", hdr_padded=refused), hidden).status is Status.PASSED
+    bad = _faithful(hidden, "hdr-padded", refused=True, reason="BAD_HEADER", accepted=0)
+    assert _check("header-validation")(_evidence(hidden, "headers", hdr_padded=bad), hidden).status is Status.FAILED
+
+
+def test_memory_is_judged_on_a_large_file_refused_by_its_trailer(hidden):
+    # Refused by the trailer, the last record: the file was read to the end, so its memory can be judged.
+    refused = {"rows": lab.LARGE_ROWS, "accepted": 0, "rejected": 0, "refused": True, "reason": "TOTAL_MISMATCH"}
+    assert _check("streams-large-file")(replace(_returned(refused), peak_growth_kb=200), hidden).status is Status.PASSED
+    header = refused | {"reason": "BAD_HEADER", "rows": 0}
+    assert _check("streams-large-file")(replace(_returned(header), peak_growth_kb=200), hidden).status is Status.FAILED
+    grew = replace(_returned(refused | {"refused": False, "reason": None}), peak_growth_kb=lab.GROWTH_LIMIT_KB + 1)
+    assert "memory grew" in _check("streams-large-file")(grew, hidden).reason
+
+
 def test_garbage_answers_are_reported_not_crashed_on(hidden):
     raised = CallRecord("nightly:process_file", (), {}, CallStatus.RAISED, error=CallError("ValueError", "boom"))
     seen = lab._seen((raised, _returned("not a dict")))
@@ -229,16 +326,49 @@ def test_read_outputs_caps_each_file_and_marks_absent_ones(tmp_path):
         "listing": None, "files": {"accepted.jsonl": None, "rejects.jsonl": None}, "cap": helper.CAP}
 
 
-@pytest.mark.parametrize("body, grows", [("data = b'x' * 40_000_000", True), ("data = b''", False)])
-def test_measure_sees_memory_growth(body, grows, tmp_path):
-    (tmp_path / "nightly.py").write_text(f"def process_file(path, out_dir):\n    {body}\n    return {{'rows': 1}}\n")
-    code = ("import json, sys; sys.path[:0] = sys.argv[1:3]; import _iclab_csv_batch as h; "
-            "print(json.dumps(h.measure('in.csv', 'out')))")
-    proc = subprocess.run([sys.executable, "-I", "-B", "-c", code, str(tmp_path), str(RUNTIME)],
-                          capture_output=True, text=True, timeout=60, check=True)
-    answer = json.loads(proc.stdout)
-    assert answer["summary"] == {"rows": 1}
-    assert (answer["growth_kb"] > lab.GROWTH_LIMIT_KB) is grows
+def _large_probe(submission: Path, hidden):
+    """The grader's own memory probe on ``submission``: a fresh child, the peak read from the kernel."""
+    from graders import catalog
+    from graders.checks import Environment, Run
+    from graders.sandbox import Sandbox
+
+    with Sandbox(submission, catalog.get_lab("csv-batch").limits, extra_files=lab.grader.files()) as sandbox:
+        return lab._probe_large(Run(sandbox, hidden, Environment()))
+
+
+@pytest.mark.parametrize("solution, streams", [("reference", True), ("flawed/reads-whole-file", False)])
+def test_memory_growth_read_by_the_grader_separates_streaming_with_a_wide_margin(solution, streams, hidden, mode):
+    record = _large_probe(paths.SOLUTIONS / "csv-batch" / solution, hidden)
+    assert record.ok and record.peak_growth_kb is not None
+    if streams:  # about 0.1 MB measured: a twentieth of the limit is plenty of room
+        assert record.peak_growth_kb < lab.GROWTH_LIMIT_KB / 20
+    else:        # about 63 MB measured: ten times the limit
+        assert record.peak_growth_kb > lab.GROWTH_LIMIT_KB * 10
+    assert (_check("streams-large-file")(record, hidden).status is Status.PASSED) is streams
+
+
+LIAR = """
+
+_real = process_file
+
+
+def process_file(path, out_dir, encoding_hint=None):
+    blob = open(path, "rb").read() * 3  # 18 MB in one block, returned to the system when freed
+    del blob
+    summary = _real(path, out_dir, encoding_hint)
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # the high-water mark starts again from here
+    return summary
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="the child can reset its own VmHWM through /proc/self/clear_refs; "
+                                       "needs the sandbox to deny that write or to sample RSS from outside")
+def test_a_child_cannot_hide_its_peak_by_resetting_the_high_water_mark(hidden, tmp_path):
+    source = (paths.SOLUTIONS / "csv-batch" / "flawed" / "reads-whole-file" / "nightly.py").read_text()
+    (tmp_path / "nightly.py").write_text(source + LIAR)
+    record = _large_probe(tmp_path, hidden)
+    assert _check("streams-large-file")(record, hidden).status is Status.FAILED
 
 
 # -- the benchmark's generator ------------------------------------------------------

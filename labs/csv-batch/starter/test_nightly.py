@@ -110,7 +110,8 @@ def test_declared_utf8_with_a_latin1_byte_is_refused(tmp_path):
 
 
 # Runs process_file in a fresh interpreter and prints how far its peak memory
-# grew (KiB), the way the grader measures criterion 10. On Linux it reads
+# grew (KiB). The grader reads the same figure for criterion 10 (VmHWM, the
+# kernel's high-water mark), from outside the process. On Linux this test reads
 # VmRSS/VmHWM from /proc (ru_maxrss can start at the parent's peak there).
 MEASURE = """
 import json, resource, sys
