@@ -441,13 +441,13 @@ def main() -> None:
         click.echo(f"iclab: {exc}", err=True)
         sys.exit(exc.exit_code)
     except OSError as exc:
-        from graders.atomic import ENVIRONMENT_ERRNOS, output_error
+        from graders.atomic import ENVIRONMENT_ERRNOS
 
         if exc.errno not in ENVIRONMENT_ERRNOS:
             _internal_error()
-        # The machine, not iclab: a read-only folder, a full disk. One line, exit 1.
-        where = exc.filename or exc.filename2 or "an output"
-        click.echo(f"iclab: {output_error(Path(str(where)), exc)}", err=True)
+        # The machine, not iclab (a read-only folder, a full disk, no permission): one line, exit 1.
+        where = exc.filename or exc.filename2
+        click.echo(f"iclab: {str(where) + ': ' if where else ''}{(exc.strerror or str(exc)).lower()}", err=True)
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
