@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 
 $(COMPAT_STAMP): Makefile
 	$(PYTHON) -m venv $(COMPAT_VENV)
-	$(COMPAT_VENV)/bin/python -m pip install --quiet '$(COMPAT_DUCKDB)'
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --only-binary=:all: '$(COMPAT_DUCKDB)'
 	touch $(COMPAT_STAMP)
 
 demo: $(STAMP)
