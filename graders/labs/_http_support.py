@@ -473,6 +473,7 @@ class PerKey(Fault):
         state = self._state(service)
         name = self.key(call)
         with service.state_lock:
+            state["last"] = name  # the resource the client worked on last (e.g. whose refresh a token request is)
             n = state["counts"][name] = state["counts"].get(name, 0) + 1
             chosen = tuple(f for key, when, faults in self.plan if key == name and when.selects(n, None)
                            for f in faults) if name is not None else ()

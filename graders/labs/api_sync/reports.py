@@ -39,7 +39,9 @@ def canonical(account: dict) -> dict:
 
 
 def _record_id(record) -> str | None:
-    return record.get("account_id", record.get("id")) if isinstance(record, dict) else None
+    """The account a record is for (its rendering when it is not a string), or None."""
+    found = record.get("account_id", record.get("id")) if isinstance(record, dict) else None
+    return found if isinstance(found, (str, type(None))) else show(found, 40)
 
 
 def explanation(entry) -> tuple[str, tuple[str, ...]]:

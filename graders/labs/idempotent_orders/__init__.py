@@ -26,7 +26,7 @@ from .._http_support import Stage, come_back_at, ended, environment, kind
 from . import consumer_checks, retries
 from .coverage import COVERAGE
 from .creates import TOLERANCE, Created, Rerun, counts, creates, key, ref_of, result
-from .data import HAPPY, SLOW_SECONDS, Hidden, grading_erp, make_hidden
+from .data import HAPPY, NEVER_CREATED, SLOW_SECONDS, Hidden, grading_erp, make_hidden
 
 grader = Grader(seed=20261302, data=make_hidden, coverage=COVERAGE)
 GAVE_UP = ("timeout", "dropped", "transient", "throttled", "malformed", "conflict")
@@ -125,8 +125,7 @@ retries.register_retries(grader)  # criterion 3
 def check_once(created: Created, data):
     batch = data.create_batch
     tally = counts(created.orders, batch)
-    lost = {ref for ref, role in data.roles if role in ("invalid", "unreachable", "expired-then-down",
-                                                         "token-refused")}
+    lost = {ref for ref, role in data.roles if role in NEVER_CREATED}
     valid = [o["order_ref"] for o in batch if o["order_ref"] not in lost]
     groups = creates(created.played, batch)
     # An order the client stopped retrying while the ERP could still take it is charged where the retry

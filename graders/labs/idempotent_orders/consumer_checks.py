@@ -73,6 +73,11 @@ def probe(run) -> Consumed:
     return Consumed(first, replay, redelivery, stored or problem, ({}, given, state))
 
 
+def _hashable(value):
+    """A learner's value as a dict key: itself when it can be one, else its compact rendering."""
+    return value if isinstance(value, (str, int, float, bool, type(None))) else show(value, 60)
+
+
 def _describe(data, message_id: str) -> str:
     message = next(m for m in data.messages if m["message_id"] == message_id)
     twin = next((m for m in data.messages if m["payload"] == message["payload"] and m["message_id"] != message_id),
@@ -85,7 +90,7 @@ def check_dedupe(consumed: Consumed, data):
     value, why = _shape(consumed.first)
     if why:
         return failed(f"no result to judge: {why}")
-    applied = value["applied"]
+    applied = [_hashable(i) for i in value["applied"]]
     twice = [i for i, n in Counter(applied).items() if n > 1]
     group = [i for i in applied if i in data.dedupe_ids]
     rows = [(i, [f"applied {Counter(applied)[i]} times"]) for i in twice]
@@ -125,7 +130,7 @@ def check_poison(consumed: Consumed, data):
     if why:
         return failed(f"no result to judge: {why}")
     letters = [d for d in value["dead_letters"] if isinstance(d, dict)]
-    ids = Counter(d.get("message_id") for d in letters)
+    ids = Counter(_hashable(d.get("message_id")) for d in letters)
     lines = [f"{p} is not in dead_letters" for p in data.poison_ids if not ids[p]]
     lines += [f"{p} is in dead_letters {ids[p]} times (it was delivered twice)" for p in data.poison_ids if ids[p] > 1]
     lines += [f"{i} is in dead_letters but is a valid message" for i in ids if i not in data.poison_ids]

@@ -37,8 +37,9 @@ def ref_of(body, batch) -> str | None:
     if not isinstance(body, dict):
         return None
     refs = {o["order_ref"] for o in batch}
-    if body.get("external_ref") in refs:
-        return body["external_ref"]
+    ref = body.get("external_ref")
+    if isinstance(ref, str) and ref in refs:
+        return ref
     for order in batch:
         if all(body.get(k) == order[k] for k in ("customer_id", "currency", "lines")):
             return order["order_ref"]

@@ -8,10 +8,14 @@ whatever order a client handles the orders in:
   meets 409), 503/500/502/504 in a row (the fifth, last allowed attempt
   succeeds), 429 then 429 as an HTTP-date then 503 with a padded, lower-case
   Retry-After, a 503 whose HTTP-date is already past then a 429 of 0 s;
-- an expired token and then 503 until max_attempts is used up (the resend
-  after the refresh is no attempt), a connection closed before the ERP got
-  the order on every attempt, a token refused twice (one refresh, then the
-  order fails with 401);
+- an expired token (the refresh works, the order is created), an expired
+  token whose refresh the token endpoint refuses once (401 invalid_client:
+  the order fails with that), an expired token and then a gateway's HTML 503 until max_attempts is used
+  up (the resend after the refresh is no attempt), a gateway's empty 502
+  throughout, a connection closed before the ERP got the order on every
+  attempt, a token refused twice (one refresh, then the order fails with
+  401), a customer on hold refused with a 403 whose problem has a title and
+  no detail;
 - an invalid order with three problems (422 lists them all), and two orders
   with the same customer, currency and lines but different order_refs (two
   orders, two keys).
@@ -35,7 +39,8 @@ import json
 import random
 from dataclasses import dataclass
 
-from mock_services import Credentials, DropAfterCommit, ExpireToken, From, Nth, Scenario, ServerError, Slow, on
+from mock_services import (Credentials, DropAfterCommit, ExpireToken, Fault, From, Nth, Response, Scenario,
+                           ServerError, Slow, on)
 from mock_services.services.erp import ErpService
 
 from .._http_support import Answer, DropBeforeAnswer, PerKey, Throttle
@@ -45,6 +50,8 @@ SLOW_SECONDS = 60
 SKUS = ("WID-100", "WID-220", "BOLT-M8", "GEAR-42", "CABLE-5M", "HUB-USB3", "LAMP-LED", "FAN-120")
 WAREHOUSES = ("Rotterdam", "Leeds", "Lyon", "Gdansk", "Porto")
 HAPPY = Scenario("happy")
+GATEWAY_HTML = b"<html><head><title>503 Service Temporarily Unavailable</title></head></html>"
+HTML = (("Content-Type", "text/html"),)
 
 # What each role's n-th request meets.
 PLAN = {
@@ -55,12 +62,20 @@ PLAN = {
     "throttled": ((Nth(1), (Throttle(20),)), (Nth(2), (Throttle(10, form="http-date"),)),
                   (Nth(3), (Throttle(7, status=503, pad="  ", name="retry-after"),))),
     "skewed": ((Nth(1), (Throttle(-30, status=503, form="http-date"),)), (Nth(2), (Throttle(0),))),
-    "expired-then-down": ((Nth(1), (ExpireToken(),)), (From(2), (ServerError(503),))),
+    "token-expired": ((Nth(1), (ExpireToken(),)),),
+    "refresh-refused": ((Nth(1), (ExpireToken(),)),),  # and RefusedRefresh at the token endpoint
+    "expired-then-down": ((Nth(1), (ExpireToken(),)), (From(2), (Answer(503, GATEWAY_HTML, HTML),))),
+    "gateway-empty": ((From(1), (Answer(502),)),),
     "unreachable": ((From(1), (DropBeforeAnswer(),)),),
     "token-refused": ((Nth(1, 2), (ExpireToken(),)),),
+    "customer-blocked": ((From(1), (Answer(403, slug="customer-on-credit-hold", title_only=True),)),),
 }
-ROLES = ("dropped-after-commit", "slow", "transient", "invalid", "throttled", "skewed", "expired-then-down",
-         "unreachable", "token-refused", "twin", "twin")
+ROLES = ("dropped-after-commit", "slow", "transient", "invalid", "throttled", "skewed", "token-expired",
+         "refresh-refused", "expired-then-down", "gateway-empty", "unreachable", "token-refused", "customer-blocked",
+         "twin", "twin")
+NEVER_CREATED = ("invalid", "refresh-refused", "expired-then-down", "gateway-empty", "unreachable", "token-refused",
+                 "customer-blocked")
+ROTATED = "the client secret was rotated; ask the ERP team for the new one"
 
 
 def _ref_of(call) -> str | None:
@@ -72,10 +87,28 @@ def _ref_of(call) -> str | None:
     return ref if isinstance(ref, str) else None
 
 
+@dataclass(frozen=True)
+class RefusedRefresh(Fault):
+    """Refuse, once, the token request made right after a create for ``ref`` (read from PerKey's state)."""
+
+    ref: str
+
+    def before(self, call, service):
+        state = service.__dict__.get("_per_key")
+        with service.state_lock:
+            if not state or state.get("last") != self.ref or self.ref in state.setdefault("refused", set()):
+                return None
+            state["refused"].add(self.ref)
+        body = json.dumps({"error": "invalid_client", "error_description": ROTATED}).encode()
+        return Response(401, (("Content-Type", "application/json"), ("WWW-Authenticate", 'Basic realm="erp"')), body)
+
+
 def create_scenario(roles) -> Scenario:
-    """The create scene: each order's faults, by its order_ref."""
+    """The create scene: each order's faults, by its order_ref; the refused refresh at the token endpoint."""
     plan = tuple((ref, when, faults) for ref, role in roles for when, faults in PLAN.get(role, ()))
-    return Scenario("create", (on(CREATE, PerKey(plan, key=_ref_of)),))
+    refused = next(ref for ref, role in roles if role == "refresh-refused")
+    return Scenario("create", (on(CREATE, PerKey(plan, key=_ref_of)),
+                               on("POST /oauth/token", RefusedRefresh(refused))))
 
 
 @dataclass(frozen=True)

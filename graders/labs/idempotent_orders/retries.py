@@ -12,13 +12,15 @@ to each order that was refused or ran out of attempts.
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 
 from ...checks import failed, passed
 from ...evidence import show
 from ...results import Dimension
-from .._http_support import come_back_at, ended, kind
+from .._http_support import come_back_at, ended, is_token, kind
 from .creates import LATE, RETRIED, TOLERANCE, Created, attempts, creates, result, retries
 
+PHRASES = {status.value for status in HTTPStatus}
 NO_ANSWER = {"timeout": ("time",),
              "dropped": ("connection", "closed", "reset", "drop", "disconnect", "abort", "remote end")}
 
@@ -93,8 +95,10 @@ def explanation(entry) -> tuple[str, list[str]]:
         body = None
     if not isinstance(body, dict):
         text = entry.response.body.decode("utf-8", "replace").strip()
-        return "the start of its body", [text[:40]] if text else []
-    clues = [str(body.get("detail") or body.get("title") or "")[:60]]
+        if text:
+            return "the start of its body", [text[:40]]
+        return "the reason phrase", [HTTPStatus(entry.status).phrase] if entry.status in PHRASES else []
+    clues = [str(body.get("detail") or body.get("title") or body.get("error_description") or "")[:60]]
     for error in body.get("errors", []) if isinstance(body.get("errors"), list) else []:
         if isinstance(error, dict):
             clues += [str(error.get("pointer", "")), str(error.get("detail", ""))[:40]]
@@ -113,6 +117,20 @@ def _final(requests) -> str | None:
     return None
 
 
+def _refused_token(played, requests):
+    """The token request refused right after an order's last create got 401, if one was."""
+    if kind(requests[-1]) != "unauthorized":
+        return None
+    mine = list(played.mine)
+    after = mine[mine.index(requests[-1]) + 1:]
+    for entry in after:
+        if entry.path == "/v1/orders":
+            return None
+        if is_token(entry) and entry.status != 200:
+            return entry
+    return None
+
+
 def check_failures(created: Created, data):
     groups = creates(created.played, data.create_batch)
     most = dict(data.settings)["max_attempts"]
@@ -128,15 +146,18 @@ def check_failures(created: Created, data):
         return failed(f"no result to judge: {why}", "\n".join(lines[:4]))
     entries = {f.get("order_ref"): f for f in value["failed"] if isinstance(f, dict)
                and isinstance(f.get("order_ref"), str)}
-    created_refs = {c.get("order_ref") for c in value["created"] if isinstance(c, dict)}
+    created_refs = {c.get("order_ref") for c in value["created"] if isinstance(c, dict)
+                    and isinstance(c.get("order_ref"), str)}
     for ref, requests in groups.items():
-        why_failed = _final(requests)
+        why_failed, last = _final(requests), requests[-1]
+        token = _refused_token(created.played, requests)
+        if token is not None:
+            why_failed, last = "its token request was refused", token
         if why_failed is None or (why_failed == "exhausted" and attempts(requests) < most):
             if ref in entries and kind(requests[-1]) == "ok":
                 lines.append(f"{ref}: the ERP created it, yet it is in 'failed'")
             continue
         judged += 1
-        last = requests[-1]
         entry = entries.get(ref)
         if entry is None:
             lines.append(f"{ref} ({why_failed}, last answer {_outcome(last)}) is not in 'failed'")
@@ -152,9 +173,11 @@ def check_failures(created: Created, data):
             lines.append(f"{ref}: detail should be a string saying {said}, got {show(detail, 40)}")
         elif words and not any(w in detail.lower() for w in words):
             lines.append(f"{ref}: detail should say what happened ({kind(last)}), got {show(detail, 60)}")
-        elif not words and not all(c in detail for c in clues):
-            missing = [c for c in clues if c not in detail]
+        elif not words and not all(c.lower() in detail.lower() for c in clues):
+            missing = [c for c in clues if c.lower() not in detail.lower()]
             lines.append(f"{ref}: detail should give {said}; missing {show(missing[:3], 80)}")
+        elif any(brace in detail for brace in ('{"', "{'")):
+            lines.append(f"{ref}: detail should give {said} as text, not the whole body: got {show(detail, 60)}")
         if ref in created_refs:
             lines.append(f"{ref} is listed in 'created' too")
     if lines:
