@@ -1,16 +1,19 @@
 """mapping-tests: the mutants are sound, and hostile test files cannot raise their score.
 
-Most hostile cases are the reference suite with one of its tests replaced by
-an attack, placed first so that anything it breaks would show in the tests
-after it. The reference suite exposes every mutant even without the test it
-loses (see the fails-on-correct flaw), so an honest replacement scores 100
-and anything below or above that is the attack's doing.
+Most hostile cases are the reference suite (nine tests) with an attack added
+first, as its tenth test, so that anything it breaks would show in the tests
+after it. The reference suite exposes every mutant on its own (see the
+fails-on-correct flaw), so an honest tenth test scores 100 and anything below
+or above that is the attack's doing.
 """
 from __future__ import annotations
 
 import hashlib
+import pickle
 import re
+import tempfile
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -31,7 +34,7 @@ def _without(source: str, test: str) -> str:
     return re.sub(rf"\n(@pytest[^\n]*\n(?:    [^\n]*\n|\]\)\n)*)*def {test}\(.*?(?=\n\n\n|\Z)", "\n", source, flags=re.S)
 
 
-NINE = _without(REFERENCE, "test_status_and_region_come_from_the_lookups")
+NINE = REFERENCE  # nine tests: room for an attack as the tenth
 
 
 def _suite(attack: str) -> str:
@@ -62,6 +65,59 @@ def test_every_mutant_applies_once_and_changes_the_mapper():
         assert {"map_account", "map_batch", "load_lookups", "Rejected"} <= set(vars(lab_grader.implementation(mutant.name)))
     assert {m.family for m in lab_grader.MUTANTS} == {f.id for f in lab_grader.FAMILIES}
     assert sum(f.points for f in lab_grader.FAMILIES) + 35 == lab_grader.grader.max_score == 100
+    names = [m.name for m in lab_grader.MUTANTS]
+    assert len(names) == len(set(names)) >= 39  # three times the 13 of the first version
+    assert min(Counter(m.family for m in lab_grader.MUTANTS).values()) >= 6
+
+
+def test_the_reference_suite_has_nine_tests_and_each_exposes_a_mutant_no_other_does():
+    found, _, _ = lab_grader.collect(REFERENCE)
+    assert len(found) == 9
+    result = _grade_suite(REFERENCE)
+    killers = {name: {t for t, run in result.runs[name].items() if run.exposes} for name in _mutant_names()}
+    assert all(killers.values()), [name for name, tests in killers.items() if not tests]
+    assert {next(iter(tests)) for tests in killers.values() if len(tests) == 1} == set(found)
+
+
+def _mutant_names():
+    return [m.name for m in lab_grader.MUTANTS]
+
+
+def _grade_suite(source: str) -> "lab_grader.Suite":
+    """The probe's evidence for ``source``: how each test fared on each implementation."""
+    from graders.checks import Run
+
+    lab = catalog.get_lab("mapping-tests")
+    grader = lab_grader.grader
+    sub = Path(tempfile.mkdtemp(prefix="mapping-suite-"))
+    (sub / "test_mapper.py").write_text(source)
+    from graders.sandbox import Sandbox
+
+    with grader.open_environment() as env, Sandbox(sub, lab.limits, rpc=env.rpc) as sandbox:
+        return grader.probes["suite"](Run(sandbox, grader.data(), env))
+
+
+def test_a_mutant_that_answers_every_call_alike_need_not_run_and_sparing_it_changes_no_verdict(tmp_path, monkeypatch):
+    # a test whose calls a mutant answers differently is always run
+    args = [{"AccountId": "A", "AccountName": "N", "Status": "act", "BillingCountry": "GB",
+             "CreatedDate": "05/07/2024 14:30", "TimeZone": "Europe/London"},
+            {"status": {"ACT": "ACTIVE"}, "country": {"GB": {"region": "EMEA", "dial_code": "44", "trunk_prefix": "0"}}}]
+    correct, _ = lab_grader.answer(lab_grader.implementation("correct"), "map_account", pickle.loads(pickle.dumps(args)))
+    calls = [("map_account", pickle.dumps(args), correct)]
+    assert not lab_grader.answers_alike("status-case-sensitive", calls)
+    assert lab_grader.answers_alike("bom-not-stripped", calls)
+    suite = (ROOT / "solutions/mapping-tests/flawed/happy-path-only/test_mapper.py").read_text()
+    spared = _grade(tmp_path / "spared", suite)
+    monkeypatch.setattr(lab_grader, "answers_alike", lambda name, calls: False)
+    every_run = _grade(tmp_path / "all", suite)
+    assert [(c.id, c.points) for c in spared.checks] == [(c.id, c.points) for c in every_run.checks]
+
+
+def test_a_partial_suite_earns_partial_credit_per_family(tmp_path):
+    result = _grade(tmp_path, _without(REFERENCE, "test_phone_is_normalised_to_e164"))
+    phone = _check(result, "mutants-phone")
+    assert 0 < phone.points < phone.max_points
+    assert all(_check(result, c).points == _check(result, c).max_points for c in MUTANT_CHECKS if c != "mutants-phone")
 
 
 def test_collect_finds_tests_in_file_order_and_those_that_check_nothing():
@@ -234,7 +290,8 @@ def test_a_hanging_test_is_invalid_and_the_rest_still_count(tmp_path):
 
 
 def test_only_the_first_ten_tests_count(tmp_path):
-    extra = "\n\ndef test_eleventh_fails():\n    assert False\n\n\ndef test_twelfth_fails():\n    assert False\n"
+    extra = ("\n\ndef test_tenth_passes():\n    assert map_account(account(), LOOKUPS)[\"country\"] == \"GB\"\n"
+             "\n\ndef test_eleventh_fails():\n    assert False\n\n\ndef test_twelfth_fails():\n    assert False\n")
     result = _grade(tmp_path, REFERENCE + extra)
     count = _check(result, "test-count")
     assert count.status is Status.FAILED and "only the first 10" in count.reason and "test_eleventh_fails" in count.reason
@@ -332,4 +389,5 @@ def test_concurrent_gradings_keep_their_runs_apart(tmp_path):
     folders = [catalog.reference(lab), ROOT / "solutions/mapping-tests/flawed/happy-path-only"] * 2
     with ThreadPoolExecutor(max_workers=4) as pool:
         scores = list(pool.map(lambda folder: engine.grade(lab, folder).score, folders))
-    assert scores == [100, 45, 100, 45]
+    happy = engine.grade(lab, folders[1]).score  # graded alone
+    assert happy < 100 and scores == [100, happy, 100, happy]

@@ -14,39 +14,43 @@ mapper.py, inspecting code objects or shipping a runner of its own learns nothin
 "failed" report would need that same knowledge. What a child could carry between runs (files
 outside its folder in process mode, order, flakiness) meets two correct runs: A first, B among
 the mutants at a place drawn from the seed and the test file's hash. A test counts only if it
-passes both without tampering, having called the mapper (as this process saw it). The runner reports tampering it sees (mapper.py rewritten, mapper
-or runner functions replaced, a foreign mapper module); such a test earns nothing and its child
-is replaced. Verdicts come from the grader's own call records, never from what tests print, and
-failure-modes-covered counts the reason codes this process's dispatcher produced.
+passes both without tampering, having called the mapper (as this process saw it). The runner
+reports tampering it sees (mapper.py rewritten, mapper or runner functions replaced, a foreign
+mapper module); such a test earns nothing and its child is replaced. Verdicts come from the
+grader's own call records, never from what tests print, and failure-modes-covered counts the
+reason codes this process's dispatcher produced.
+
+Sparing runs. On the first correct run the dispatcher keeps every call each test made. A mutant
+that answers all of a test's calls exactly as the correct mapper does (``answers_alike``) leaves
+that test's run unchanged, so the test is not run on it and counts as passing; a mutant no test
+could tell apart gets no sandbox at all. This only ever spares a run that could expose nothing,
+so it cannot raise a score; the second correct run is never spared.
 
 Limits: ``CAP`` tests; lab.toml's ``call_timeout`` per test, ``RUN_BUDGET`` per run and
 ``GRADING_BUDGET`` per grading (a timeout on a mutant exposes nothing). Feedback:
 ``ICLAB_FEEDBACK=count`` (default) gives how many mutants of each family were exposed;
-``names`` also names them and the tests that did it. The correct mapper is the lab's
-``starter/mapper.py``, the one learners run their tests against; mutants patch it.
+``names`` also names them and the tests that did it. The mutants are in ``mutants.py``.
 """
 from __future__ import annotations
 
 import ast
 import contextlib
-import functools
 import hashlib
 import os
+import pickle
 import random
 import tempfile
 import threading
 import time
-import types
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
-from .. import paths
-from ..checks import Environment, Grader, failed, partial, passed
-from ..results import Dimension
-from ..sandbox.records import CallStatus
-from ..sandbox.runtime import _iclab_mapping_tests as harness
+from ...checks import Environment, Grader, failed, partial, passed
+from ...results import Dimension
+from ...sandbox.records import CallStatus
+from ...sandbox.runtime import _iclab_mapping_tests as harness
+from .mutants import CONTROL_B, CORRECT, FAMILIES, MUTANTS, Family, Mutant, implementation
 
 CAP = 10
 RUN_BUDGET = 10.0
@@ -54,125 +58,31 @@ GRADING_BUDGET = 60.0
 MAX_CALLS_PER_TEST = 500
 MAX_LOOKUP_BYTES = 256 * 1024
 WORKERS = 2  # sandboxes at once; runs are independent, so verdicts do not depend on it
-CORRECT, CONTROL_B = "correct", "correct-again"
 ENTRY = ("load_lookups", "map_account", "map_batch")
 CODES = ("MISSING_REQUIRED_FIELD", "UNKNOWN_STATUS", "UNKNOWN_COUNTRY", "INVALID_DATE", "INVALID_PHONE")
 PROXY = harness.PROXY_SOURCE.encode("utf-8")
 
 
-# -- the mutants ------------------------------------------------------------------------
-class Family(NamedTuple):
-    """A group of mutants judged by one check, ``mutants-<id>``, titled "Tests catch <noun>"."""
-
-    id: str
-    points: float
-    criterion: int
-    skill: str
-    dimension: Dimension
-    noun: str
-    scope: str
-
-
-FAMILIES = (
-    Family("dates", 15, 4, "timezones", Dimension.API_DATA, "date and time-zone bugs",
-           "how CreatedDate and TimeZone become created_at"),
-    Family("lookups", 15, 5, "lookups", Dimension.API_DATA, "lookup bugs",
-           "status codes through the lookup table, and reading the lookup CSV files"),
-    Family("blanks", 15, 6, "validation", Dimension.API_DATA, "blank-field bugs",
-           "what blank means for required and optional fields"),
-    Family("phone", 10, 7, "data-mapping", Dimension.API_DATA, "phone bugs",
-           "the E.164 phone rule and bad phone numbers"),
-    Family("batch", 10, 8, "error-handling", Dimension.INTEGRATION, "batch bugs",
-           "map_batch on a mix of good and bad records, and what it does to its input"),
-)
-
-
-class Mutant(NamedTuple):
-    """The correct mapper with one realistic bug: text patches, each matching exactly once."""
-
-    name: str
-    family: str
-    summary: str
-    patches: tuple[tuple[str, str], ...]
-
-    def apply(self, source: str) -> str:
-        for old, new in self.patches:
-            if source.count(old) != 1:
-                raise ValueError(f"mutant {self.name}: patch text found {source.count(old)} times, expected once")
-            source = source.replace(old, new)
-        return source
-
-
-_CHECK_REQUIRED = "    for field in REQUIRED_FIELDS:\n        if not values[field]:\n"
-_STATUS = 'status = lookups["status"].get(values["Status"].upper())'
-MUTANTS = (
-    Mutant("day-month-swapped", "dates", "CreatedDate read as MM/DD/YYYY",
-           (("    day, month, year,", "    month, day, year,"),)),
-    Mutant("timezone-dropped", "dates", "CreatedDate treated as UTC; TimeZone checked but never applied",
-           (("            tzinfo=zone,\n", "            tzinfo=timezone.utc,\n"),)),
-    Mutant("dst-ignored", "dates", "each zone's 1 January offset used all year (summer time ignored)",
-           (("            tzinfo=zone,\n        )\n        utc = local.astimezone(timezone.utc)\n",
-             "        )\n        offset = zone.utcoffset(datetime(int(year), 1, 1))\n"
-             "        utc = (local - offset).replace(tzinfo=timezone.utc)\n"),)),
-    Mutant("status-default", "lookups", "an unknown Status becomes ACTIVE instead of UNKNOWN_STATUS",
-           ((_STATUS, _STATUS[:-1] + ', "ACTIVE")'),)),
-    Mutant("status-case-sensitive", "lookups", "Status looked up as typed (trimmed, not upper-cased)",
-           ((_STATUS, 'status = lookups["status"].get(values["Status"])'),)),
-    Mutant("bom-not-stripped", "lookups", "load_lookups reads the CSV files as plain utf-8, byte-order mark included",
-           (('encoding="utf-8-sig"', 'encoding="utf-8"'),)),
-    Mutant("whitespace-is-present", "blanks", 'a required field of only spaces counts as present (only None and "" are blank)',
-           ((_CHECK_REQUIRED, _CHECK_REQUIRED.replace("not values[field]", 'account.get(field) in (None, "")')),)),
-    Mutant("timezone-defaults-utc", "blanks", "a blank TimeZone silently defaults to UTC instead of being rejected",
-           ((_CHECK_REQUIRED, _CHECK_REQUIRED.replace("REQUIRED_FIELDS:", "REQUIRED_FIELDS[:-1]:")),
-            ('zone = _zone(values["TimeZone"])', 'zone = _zone(values["TimeZone"] or "UTC")'))),
-    Mutant("blank-email-kept", "blanks", 'an Email of "" or spaces becomes "" instead of null',
-           (('email = _text(account.get("Email")).lower() or None',
-             'email = None if account.get("Email") is None else _text(account["Email"]).lower()'),)),
-    Mutant("trunk-prefix-kept", "phone", "national numbers keep their trunk prefix after the dial code",
-           (('        trunk = country["trunk_prefix"]\n        if trunk and number.startswith(trunk):\n'
-             '            number = number[len(trunk):]\n', ""),)),
-    Mutant("invalid-phone-nulled", "phone", "a phone that cannot be normalised becomes null instead of INVALID_PHONE",
-           (("    phone = _phone(raw_phone, country) if raw_phone else None\n",
-             "    try:\n        phone = _phone(raw_phone, country) if raw_phone else None\n"
-             "    except Rejected:\n        phone = None\n"),)),
-    Mutant("input-mutated", "batch", "map_account tidies the caller's account in place (trims, upper-cases, adds keys)",
-           (("    values = {field: _text(account.get(field)) for field in REQUIRED_FIELDS}\n",
-             "    for key, value in list(account.items()):\n        if isinstance(value, str):\n"
-             "            account[key] = value.strip().upper() if key in ('Status', 'BillingCountry') else value.strip()\n"
-             "    account.setdefault('Email', None)\n    account.setdefault('Phone', None)\n"
-             "    values = {field: _text(account.get(field)) for field in REQUIRED_FIELDS}\n"),)),
-    Mutant("batch-stops-early", "batch", "map_batch stops at the first rejected record",
-           (('                    "field": problem.field,\n                }\n            )\n',
-             '                    "field": problem.field,\n                }\n            )\n            break\n'),)),
-)
-
-
 # -- the implementations, run in this process -----------------------------------------
-@functools.cache
-def implementation(name: str) -> types.ModuleType:
-    """The correct mapper, or the mutant called ``name``, as a private module."""
-    source = (paths.LABS / "mapping-tests" / "starter" / "mapper.py").read_text(encoding="utf-8")
-    if name not in (CORRECT, CONTROL_B):
-        source = next(m for m in MUTANTS if m.name == name).apply(source)
-    module = types.ModuleType(f"iclab_mapping_{name.replace('-', '_')}")
-    exec(compile(source, f"<mapper: {name}>", "exec"), module.__dict__)
-    return module
-
-
 class Dispatcher:
     """The grader's end of the planted stub: answers each call with the implementation under test.
 
-    Runs go on in parallel threads, so each thread keeps its own state.
+    Runs go on in parallel threads, so each thread keeps its own state. On the first correct run
+    it also keeps each test's calls, so a mutant that answers all of them alike need not run it.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
+        self.calls: dict[str, list[tuple[str, bytes, dict]]] = {}  # test -> (function, args, answer) on run A
 
     def use(self, name: str) -> None:
         self._local.module, self._local.codes = implementation(name), {}
+        self._local.keep = name == CORRECT
 
     def start(self, test: str) -> None:
         self._local.test, self._local.calls = test, 0
+        if self._local.keep:
+            self.calls[test] = []
 
     def seen(self, test: str) -> tuple[int, frozenset[str]]:
         """How many calls the current test made, and the reason codes the mapper answered with."""
@@ -185,19 +95,38 @@ class Dispatcher:
         state.calls += 1
         if state.calls > MAX_CALLS_PER_TEST:
             return _raised("RuntimeError", f"more than {MAX_CALLS_PER_TEST} mapper calls in one test", [])
-        impl, seen = state.module, state.codes.setdefault(state.test, set())
-        try:
-            if function == "load_lookups":
-                return {"kind": "value", "value": _load_lookups(impl, *args), "after": []}
-            value = getattr(impl, function)(*args)
-        except impl.Rejected as exc:
-            seen.add(exc.code)
-            return {"kind": "rejected", "code": exc.code, "field": exc.field, "after": args}
-        except Exception as exc:  # the implementation's own error, shown to the test as it would be
-            return _raised(type(exc).__name__, str(exc), args)
-        if function == "map_batch":
-            seen.update(r["code"] for r in value["rejected"])
-        return {"kind": "value", "value": value, "after": args}
+        kept = pickle.dumps(args) if state.keep else b""  # before the call: an implementation may change them
+        reply, codes = answer(state.module, function, args)
+        if state.keep:
+            self.calls[state.test].append((function, kept, pickle.loads(pickle.dumps(reply))))
+        state.codes.setdefault(state.test, set()).update(codes)
+        return reply
+
+
+def answer(impl, function: str, args: list) -> tuple[dict, set[str]]:
+    """What the stub is told for one call of ``impl``, and the reason codes in it."""
+    try:
+        if function == "load_lookups":
+            return {"kind": "value", "value": _load_lookups(impl, *args), "after": []}, set()
+        value = getattr(impl, function)(*args)
+    except impl.Rejected as exc:
+        return {"kind": "rejected", "code": exc.code, "field": exc.field, "after": args}, {exc.code}
+    except Exception as exc:  # the implementation's own error, shown to the test as it would be
+        return _raised(type(exc).__name__, str(exc), args), set()
+    codes = {r["code"] for r in value["rejected"]} if function == "map_batch" else set()
+    return {"kind": "value", "value": value, "after": args}, codes
+
+
+def answers_alike(name: str, calls: list[tuple[str, bytes, dict]]) -> bool:
+    """Whether mutant ``name`` answers every one of these calls exactly as the correct mapper did.
+
+    ``calls`` are (function, pickled arguments, the correct mapper's answer). A test sees the mapper
+    only through its answers, so on such a mutant it runs exactly as on the correct mapper and
+    cannot expose it: it need not be run. (This can only spare runs, never expose a mutant, so a
+    test cannot gain from it.)
+    """
+    mutant = implementation(name)
+    return all(answer(mutant, function, pickle.loads(args))[0] == correct for function, args, correct in calls)
 
 
 def _load_lookups(impl, files):
@@ -215,8 +144,35 @@ def _raised(kind: str, message: str, after: list) -> dict:
     return {"kind": "raised", "type": kind, "message": message[:500], "after": after}
 
 
+# What each criterion's judgement covers; for 4 to 8, the mutants of its family (mutants.py).
+COVERAGE = {
+    1: ("a test failing on the correct mapper, or never calling it — two correct runs, A first, B at a seeded place",
+        "tampering: mapper.py rewritten, mapper or runner functions replaced, a foreign mapper module — the runner's watch"),
+    2: ("fewer than 6 tests, more than 10 (only the first 10 run), a test with no assert or pytest.raises — collect()",
+        "asserting helpers called by tests count as checks — collect()"),
+    3: ("reason codes counted from the grader's own dispatcher, for valid tests only — Dispatcher.seen()",
+        "all five codes reachable: MISSING_REQUIRED_FIELD, UNKNOWN_STATUS, UNKNOWN_COUNTRY, INVALID_DATE, INVALID_PHONE"),
+    4: ("conversion: day/month order, zone dropped, standard time all year, northern summer months, offset sign, "
+        "seconds dropped or rejected, local date kept, +00:00 — MUTANTS dates",
+        "rejection: 31/02 rolled over, ISO order accepted, unknown zone blamed on CreatedDate or made UTC, "
+        "CreatedDate checked before TimeZone — MUTANTS dates"),
+    5: ("Status and BillingCountry: case, spaces, country as typed, unknown status made ACTIVE, unknown country made GB, "
+        "country looked up first — MUTANTS lookups",
+        "load_lookups: byte-order mark, key case, padded values, blank lines, empty trunk_prefix as None — MUTANTS lookups"),
+    6: ("blank required fields: spaces, null read as 'None', absent key, Status/CreatedDate/TimeZone/AccountName "
+        "special-cased, alphabetical order, lookup before the check — MUTANTS blanks",
+        "blank optional fields: \"\", spaces, null as 'none', absent key, blank phone normalised — MUTANTS blanks",
+        "present values: AccountId/AccountName/Email not trimmed, Email not lower-cased, unknown keys copied — MUTANTS blanks"),
+    7: ("each step: dots, dashes, parentheses, every non-digit removed, + given the dial code or refused when foreign, "
+        "00 as national, trunk kept, stripped repeatedly, removed anywhere, assumed 0, no dial code — MUTANTS phone",
+        "the pattern: 7 or 16 digits, 0 after +; INVALID_PHONE nulled; Phone checked before CreatedDate — MUTANTS phone"),
+    8: ("partial failure: stops at the first rejection, index from 1 or counting rejections, source_id untrimmed or \"\", "
+        "None placeholders in accepted — MUTANTS batch",
+        "the caller's data: accounts tidied in place, rejected records deleted from the list — MUTANTS batch"),
+}
+
 # The hidden data is a salt for the order of the runs; the mutants are fixed.
-grader = Grader(seed=20261207, data=lambda rng: rng.getrandbits(64))
+grader = Grader(seed=20261207, data=lambda rng: rng.getrandbits(64), coverage=COVERAGE)
 
 
 @grader.environment
@@ -314,10 +270,19 @@ def _probe_suite(run) -> Suite:
     def one(name: str) -> dict[str, TestRun]:
         if time.monotonic() - started > GRADING_BUDGET:
             return {t: TestRun("not-run", "the grading ran out of time") for t in candidates}
-        with run.fresh(extra_files={"mapper.py": PROXY}) as box:
-            return _run_tests(box, dispatcher, name, candidates)
+        alike = set() if name == CONTROL_B else {t for t in candidates if answers_alike(name, dispatcher.calls[t])}
+        results = {t: TestRun("passed", "the mapper answered its calls as the correct one does",
+                              calls=runs[CORRECT][t].calls) for t in alike}
+        if len(alike) < len(candidates):
+            box = run.fresh(extra_files={"mapper.py": PROXY}).__enter__()
+            try:
+                results.update(_run_tests(box, dispatcher, name, [t for t in candidates if t not in alike]))
+            finally:  # stopping a child takes as long as starting one: the next run need not wait for it
+                closer.submit(box.__exit__, None, None, None)
+        return {t: results[t] for t in candidates}
 
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="mapping-tests") as pool:
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="mapping-tests-close") as closer, \
+            ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="mapping-tests") as pool:
         runs.update(zip(order, pool.map(one, order)))
     return Suite(found=found, unchecking=unchecking, notes=notes, runs=runs)
 
@@ -423,8 +388,10 @@ def _family_check(family: Family):
                    for m in members}
         exposed = [m for m in members if killers[m.name]]
         if _feedback() == "names":
-            lines = [f"{'exposed ' if killers[m.name] else 'survived'} {m.name}: {m.summary}"
-                     + (f" (by {', '.join(killers[m.name][:3])})" if killers[m.name] else "") for m in members]
+            # Survivors first, one a line with what the bug is: that is what a learner acts on
+            # (renderers show the first dozen lines); the exposed ones after, with their tests.
+            lines = [f"survived {m.name}: {m.summary}" for m in members if not killers[m.name]]
+            lines += [f"exposed  {m.name} (by {', '.join(killers[m.name][:3])})" for m in members if killers[m.name]]
         else:
             by = [t for t in valid if any(t in killers[m.name] for m in members)]
             lines = [f"this family: {family.scope}", f"your tests that exposed one: {', '.join(by) or 'none'}"]
