@@ -10,6 +10,7 @@ import pytest
 
 from graders import catalog, engine
 from graders.labs import webhook_auth as wa
+from graders.labs.webhook_auth.hidden import DELIVERY_GROUPS, TOKEN_GROUPS
 from graders.results import Status
 
 ROOT = catalog.paths.ROOT
@@ -91,19 +92,49 @@ def _outcome(call):
         return getattr(exc, "reason", repr(exc))
 
 
+def _cases(data, groups):
+    for group in groups:
+        for case in getattr(data, group):
+            yield from ((group, c) for c in ((case.both, case.first, case.second) if group.endswith("order") else (case,)))
+
+
 def test_every_hidden_expectation_agrees_with_the_reference():
     ref = _load_reference()
     data = wa.grader.data()
-    for group in ("valid", "raw_body", "bad_signature", "header_parsing", "stale", "replay", "records"):
-        for d in getattr(data, group):
-            kwargs = {} if d.tolerance is None else {"tolerance": d.tolerance}
-            got = _outcome(lambda: ref.verify_webhook(dict(d.headers), d.body, d.secret, d.now, list(d.seen), **kwargs))
-            assert got == d.expect, (group, d.label)
-    for group in ("jwt_valid", "jwt_bad_signature", "jwt_time", "jwt_issuer", "jwt_audience", "jwt_alg"):
-        for t in getattr(data, group):
-            kwargs = {} if t.leeway is None else {"leeway": t.leeway}
-            got = _outcome(lambda: ref.validate_jwt(t.token, t.key, t.now, t.issuer, t.audience, **kwargs))
-            assert got == t.expect, (group, t.label)
+    for group, d in _cases(data, DELIVERY_GROUPS):
+        kwargs = {} if d.tolerance is None else {"tolerance": d.tolerance}
+        got = _outcome(lambda: ref.verify_webhook(dict(d.headers), d.body, d.secret, d.now, list(d.seen), **kwargs))
+        assert wa._same(got, d.expect), (group, d.label)
+    for group, t in _cases(data, TOKEN_GROUPS):
+        kwargs = {} if t.leeway is None else {"leeway": t.leeway}
+        got = _outcome(lambda: ref.validate_jwt(t.token, t.key, t.now, t.issuer, t.audience, **kwargs))
+        assert wa._same(got, t.expect), (group, t.label)
+
+
+def test_order_cases_break_two_rules_and_their_twins_one_each():
+    data = wa.grader.data()
+    for case in data.webhook_order + data.jwt_order:
+        assert case.first.expect == case.expect != case.second.expect, case.label
+
+
+def test_edges_sit_on_both_sides_of_every_limit():
+    data = wa.grader.data()
+    ages = {(d.now - int(d.headers[wa.HEADER].split("t=")[1].split(",")[0]), d.tolerance, d.expect == "stale_timestamp")
+            for d in data.stale}
+    for tolerance in (None, 60, 0):
+        t = wa.DEFAULT_TOLERANCE if tolerance is None else tolerance
+        assert {(t, tolerance, False), (t + 1, tolerance, True)} <= ages, tolerance
+        assert {(-t, tolerance, False), (-t - 1, tolerance, True)} <= ages or tolerance == 0, tolerance
+    places = set()  # where the valid v1 stands among the v1 items of accepted headers: first, middle, last
+    for d in data.header_parsing:
+        if isinstance(d.expect, dict):
+            value = next(v for k, v in d.headers.items() if k.lower() == wa.HEADER.lower())
+            items = [i.strip() for i in value.split(",")]
+            t = int(next(i for i in items if i.startswith("t="))[2:])
+            v1s = [i[3:] for i in items if i.startswith("v1=")]
+            at = v1s.index(wa.sign_webhook(d.secret, t, d.body))
+            places.add("only" if len(v1s) == 1 else "first" if at == 0 else "last" if at == len(v1s) - 1 else "middle")
+    assert places == {"only", "first", "middle", "last"}
 
 
 def test_hidden_data_shares_nothing_with_the_visible_fixtures():
@@ -111,7 +142,7 @@ def test_hidden_data_shares_nothing_with_the_visible_fixtures():
     visible = (fixtures / "deliveries.json").read_text() + (fixtures / "tokens.json").read_text()
     data = wa.grader.data()
     secrets = {d.secret for d in data.valid + data.stale} | {t.key for t in data.jwt_valid}
-    assert len(secrets) == 2 and not any(s in visible for s in secrets)
+    assert len(secrets) == 3 and not any(s in visible for s in secrets)
     assert not any(d.expect["id"] in visible for d in data.valid)
     assert json.loads((fixtures / "deliveries.json").read_text())["now"] not in {d.now for d in data.valid}
 
@@ -120,19 +151,92 @@ def test_hidden_bodies_keep_money_out_of_floats():
     data = wa.grader.data()
     fraction = next(d for d in data.raw_body if d.label == "raw-fraction")
     assert isinstance(fraction.expect["data"]["amount"], Decimal)
-    for d in data.valid:
-        assert isinstance(d.expect["data"]["amount"], str)
+    numeric = next(d for d in data.valid if d.label == "numeric-amounts")
+    assert isinstance(numeric.expect["data"]["amount"], Decimal)
+    assert json.loads(numeric.body) == json.loads(json.dumps(json.loads(numeric.body)))  # round-trips as floats
+
+
+def _grade(tmp_path, source: str):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "webhooks.py").write_text(source, encoding="utf-8")
+    return engine.grade(catalog.get_lab("webhook-auth"), sub)
+
+
+def _lost(result) -> set[str]:
+    return {c.id for c in result.checks if c.status is not Status.PASSED}
+
+
+def test_returning_floats_costs_only_the_valid_delivery_check(tmp_path):
+    source = REFERENCE.read_text().replace("json.loads(raw_body, parse_float=Decimal)", "json.loads(raw_body)")
+    assert _lost(_grade(tmp_path, source)) == {"accepts-valid-delivery"}
+
+
+def test_the_window_checked_before_the_signature_costs_only_the_order_check(tmp_path):
+    """Derived output: the two-rule cases are judged only where each rule works alone, so a solution whose
+    rules are right but in the wrong order loses rule-order and nothing else."""
+    source = REFERENCE.read_text()
+    window = "    if abs(now - timestamp) > tolerance:\n        raise AuthError(\"stale_timestamp\")\n"
+    assert window in source
+    source = source.replace(window, "").replace("    expected = _webhook_signature(", window + "    expected = _webhook_signature(")
+    assert _lost(_grade(tmp_path, source)) == {"rule-order"}
+
+
+def test_a_missing_window_is_not_charged_again_by_the_store_or_the_order_checks(tmp_path):
+    source = REFERENCE.read_text().replace("    if abs(now - timestamp) > tolerance:\n        raise AuthError(\"stale_timestamp\")\n", "")
+    result = _grade(tmp_path, source)
+    assert _lost(result) == {"rejects-stale-timestamp"}
+    order = next(c for c in result.checks if c.id == "rule-order")
+    assert "not judged" in order.reason
+
+
+def test_claims_checked_before_the_signature_costs_only_the_order_check(tmp_path):
+    source = REFERENCE.read_text()
+    sig = """    signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
+    expected = _b64url_encode(hmac.new(key.encode("utf-8"), signing_input, hashlib.sha256).digest())
+    if not hmac.compare_digest(expected.encode("ascii"), signature_b64.encode("utf-8")):
+        raise AuthError("bad_signature")
+"""
+    assert sig in source
+    source = source.replace(sig, "").replace("    return claims\n", sig + "    return claims\n")
+    assert _lost(_grade(tmp_path, source)) == {"rule-order"}
+
+
+def test_a_symlinked_source_is_refused_not_followed(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "webhooks.py").symlink_to(REFERENCE)
+    text, problem = wa.read_source(sub)
+    assert text is None and "symbolic link" in problem
+    (sub / "webhooks.py").unlink()
+    (sub / "webhooks.py").mkdir()
+    assert "not a regular file" in wa.read_source(sub)[1]
+
+
+def test_a_source_with_a_bom_or_a_coding_line_is_read_as_python_reads_it(tmp_path):
+    source = REFERENCE.read_text(encoding="utf-8")
+    for data in (b"\xef\xbb\xbf" + source.encode("utf-8"),
+                 b"# -*- coding: latin-1 -*-\n" + source.replace("Authenticate", "Authentifi\u00e9").encode("latin-1")):
+        (tmp_path / "webhooks.py").write_bytes(data)
+        text, problem = wa.read_source(tmp_path)
+        assert problem is None and findings_of(text) == []
+
+
+def findings_of(source) -> list[str]:
+    return wa.constant_time_findings(source, ENTRIES)
+
+
+def test_a_lambda_helper_calling_compare_digest_counts():
+    source = _stub("if not same(expected, given): raise ValueError").replace(
+        "import hmac, hashlib", "import hmac, hashlib\nsame = lambda a, b: hmac.compare_digest(a, b)")
+    assert findings(source) == []
 
 
 def test_equality_compare_in_validate_jwt_alone_costs_only_its_check(tmp_path):
     source = REFERENCE.read_text()
     old = 'if not hmac.compare_digest(expected.encode("ascii"), signature_b64.encode("utf-8")):'
     assert old in source
-    sub = tmp_path / "sub"
-    sub.mkdir()
-    (sub / "webhooks.py").write_text(source.replace(old, "if expected != signature_b64:"))
-    result = engine.grade(catalog.get_lab("webhook-auth"), sub)
-    lost = {c.id for c in result.checks if c.status is not Status.PASSED}
-    assert lost == {"constant-time-compare"}
+    result = _grade(tmp_path, source.replace(old, "if expected != signature_b64:"))
+    assert _lost(result) == {"constant-time-compare"}
     check = next(c for c in result.checks if c.id == "constant-time-compare")
     assert "validate_jwt: line" in check.reason and "`!=`" in check.reason

@@ -1,11 +1,53 @@
-"""Constant-time comparison, judged from the learner's source text: parsed here, never run."""
+"""Constant-time comparison, judged from the learner's source text: read safely, parsed here, never run."""
 from __future__ import annotations
 
 import ast
+import errno
+import os
+import stat
+from pathlib import Path
 
-__all__ = ["MODULE", "constant_time_findings"]
+__all__ = ["MODULE", "constant_time_findings", "read_source"]
 
 MODULE = "webhooks"  # the learner's module, whose source is read as text
+_MAX_BYTES = 1 << 20  # a webhook module is a few kilobytes
+
+
+def read_source(folder: Path) -> tuple[bytes | None, str | None]:
+    """The submission's webhooks.py as bytes, or None and why not.
+
+    A submitted file may be a symbolic link to somewhere else (the reference
+    solution, say): it is refused, never followed. So are FIFOs, devices and
+    anything over a megabyte. The bytes are parsed as Python source, which
+    honours a UTF-8 BOM and a coding declaration as the interpreter would.
+    """
+    name = f"{MODULE}.py"
+    try:
+        fd = os.open(Path(folder) / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        return None, f"the submission has no {name}"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, f"{name} is a symbolic link: the grader reads only a file you wrote, not one it points to"
+        return None, f"{name} could not be read ({exc.strerror})"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, f"{name} is not a regular file"
+        chunks, size = [], 0
+        while size <= _MAX_BYTES:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        return None, f"{name} could not be read ({exc.strerror})"
+    finally:
+        os.close(fd)
+    if size > _MAX_BYTES:
+        return None, f"{name} is larger than {_MAX_BYTES >> 20} MB, too large to be read as a source file"
+    return b"".join(chunks), None
 _DIGEST_CALLS = {"hexdigest", "digest"}
 _EQUALITY = {ast.Eq: "==", ast.NotEq: "!=", ast.In: "in", ast.NotIn: "not in"}
 
@@ -46,14 +88,19 @@ def _tainted_names(nodes: list, producers: set) -> set:
             return tainted
 
 
-def constant_time_findings(source: str, entry_points: tuple[str, ...]) -> list[str]:
+def constant_time_findings(source: str | bytes, entry_points: tuple[str, ...]) -> list[str]:
     """Problems with how each entry point compares MACs; empty when compare_digest does it."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
         return [f"{MODULE}.py cannot be parsed (line {exc.lineno}): {exc.msg}"]
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
+        return [f"{MODULE}.py cannot be parsed: {type(exc).__name__}"]
     everything = list(ast.walk(tree))
     functions = {n.name: n for n in everything if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    # A helper written as `check = lambda a, b: ...` is a function too.
+    functions.update({t.id: n.value for n in everything if isinstance(n, ast.Assign) and isinstance(n.value, ast.Lambda)
+                      for t in n.targets if isinstance(t, ast.Name)})
     nodes = {name: list(ast.walk(fn)) for name, fn in functions.items()}  # walked once, read many times
     aliases = {a.asname or a.name for n in everything if isinstance(n, ast.ImportFrom)
                and n.module in ("hmac", "secrets") for a in n.names if a.name == "compare_digest"}

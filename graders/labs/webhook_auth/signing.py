@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 
-__all__ = ["sign_webhook", "b64url", "make_jwt"]
+__all__ = ["sign_webhook", "b64url", "make_jwt", "sign_segments"]
 
 
 def sign_webhook(secret: str, timestamp: int, body: bytes) -> str:
@@ -20,6 +20,12 @@ def sign_webhook(secret: str, timestamp: int, body: bytes) -> str:
 def b64url(data: bytes) -> str:
     """Base64url without padding, as JWS segments are written."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def sign_segments(key: str, signing_input: str, *, encoding: str = "b64url") -> str:
+    """The HS256 signature of ``signing_input`` (segments as written), base64url or (a mistake) hex."""
+    digest = hmac.new(key.encode("utf-8"), signing_input.encode("utf-8"), hashlib.sha256).digest()
+    return digest.hex() if encoding == "hex" else b64url(digest)
 
 
 def make_jwt(header: dict, claims, key: str, *, sign: str = "HS256") -> str:

@@ -56,12 +56,12 @@ def _parse_signature_header(value: str | None) -> tuple[int, list[str]]:
     for item in value.split(","):
         key, sep, text = item.strip().partition("=")
         if not sep:
-            continue
+            continue  # an empty item, or one without "=": nothing to read
         if key == "t":
-            timestamp = text.strip()
+            timestamp = text
         elif key == "v1":
-            signatures.append(text.strip())
-        # Other schemes (v0, ...) are ignored: we only trust HMAC-SHA256.
+            signatures.append(text)
+        # Other schemes (v0, V1, ...) are ignored: we only trust HMAC-SHA256.
     if timestamp is None or not timestamp.isascii() or not timestamp.isdigit() or not signatures:
         raise AuthError("malformed_header")
     return int(timestamp), signatures
@@ -92,7 +92,7 @@ def verify_webhook(headers: dict, raw_body: bytes, secret: str, now: int, seen_i
         raise AuthError("stale_timestamp")
     try:
         event = json.loads(raw_body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
         raise AuthError("malformed_body") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
         raise AuthError("malformed_body")
@@ -123,7 +123,7 @@ def _b64url_encode(data: bytes) -> str:
 def _json_object(segment: str) -> dict:
     try:
         value = json.loads(_b64url_decode(segment))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
         raise AuthError("malformed") from None
     if not isinstance(value, dict):
         raise AuthError("malformed")
