@@ -97,8 +97,11 @@ def mask_all(texts: list) -> list:
     import importlib
 
     mask_text = getattr(importlib.import_module(MODULE), "mask_text", None)
-    out = []
+    out, oversized = [], 0
     for text in texts:
+        if oversized >= 3:  # a bound on the child's work, not a verdict: the grader judges each answer
+            out.append({"returned": f"nothing (not called: 3 answers were already over {_MAX_CHARS} characters)"})
+            continue
         try:
             value = mask_text(text)
         except Exception as exc:
@@ -106,6 +109,7 @@ def mask_all(texts: list) -> list:
             continue
         if isinstance(value, str):
             value = str.__str__(value)
+            oversized += len(value) > _MAX_CHARS
             out.append({"value": value} if len(value) <= _MAX_CHARS else {"returned": f"a str of {len(value)} characters"})
         else:
             out.append({"returned": type(value).__name__})
