@@ -75,7 +75,7 @@ def _valid(rng, p: _Issuer) -> dict:
         p.token("unicode-claims", p.claims(name="Zoë Ångström", tenant="Kraków-01")),
         p.token("kid-header", p.claims(roles=["sync", "reader"]), header={"alg": "HS256", "typ": "JWT", "kid": "k-2"}),
         p.token("no-typ-header", p.claims(), header={"alg": "HS256"}),
-        p.token("nested-claims", p.claims(ctx={"tenant": {"id": 7, "region": "eu"}, "flags": [True, None, 1.5]})),
+        p.token("nested-claims", p.claims(ctx={"tenant": {"id": 7, "region": "eu"}, "flags": [True, None, 2]})),
         p.token("future-iat-ignored", p.claims(iat=p.now + DEFAULT_LEEWAY + 3600)),
         p.token("no-iat", p.claims(iat=_DROP)),
     ]
