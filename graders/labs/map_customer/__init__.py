@@ -20,20 +20,18 @@ from ... import paths
 from ...checks import Grader, failed, passed
 from ...evidence import mismatch_table
 from ...results import Dimension
-from .answers import Answer, answer, kind_of, label, same, show
-from .hidden import COVERAGE, LOOKUP_DIR, Case, Hidden, hidden_files, make_hidden
-from .oracle import CODES, Rejection, blank, outcome
+from .answers import answer, kind_of, label, same, show
+from .compare import (MIN_JUDGED, OWNER, compare_fields, compare_rejections, expected_rejection, field_rows, partition,
+                      rejection_rows, unjudged)
+from .hidden import COVERAGE, LOOKUP_DIR, Hidden, hidden_files, make_hidden
+from .oracle import CODES, blank, outcome
 
 __all__ = ["grader", "make_hidden", "hidden_files", "outcome", "OWNER"]
 
 grader = Grader(seed=20261124, data=make_hidden, files=hidden_files, preload=True, coverage=COVERAGE)
 
-# A valid account wrongly rejected is charged to the check owning the code it was rejected with.
-OWNER = {"UNKNOWN_STATUS": "status", "UNKNOWN_COUNTRY": "region", "INVALID_DATE": "created_at",
-         "INVALID_PHONE": "phone", "MISSING_REQUIRED_FIELD": "identity"}
 BATCH_NAMES = ("the mixed batch", "the batch with one rejection in the middle", "the batch of rejections only",
                "the empty batch")
-MIN_JUDGED = 3
 
 
 # -- probes: run the submission, keep frozen records --------------------------
@@ -59,7 +57,12 @@ def _with_twins(run, cases):
 
 @grader.probe("phone")
 def _probe_phone(run):
-    return _each(run, [c.account for c in run.data.valid]), _with_twins(run, run.data.bad_phones)
+    """The accounts made for the phone rule (the other valid ones carry plain +numbers), and the invalid phones."""
+    return _each(run, [c.account for c in _phone_cases(run.data)]), _with_twins(run, run.data.bad_phones)
+
+
+def _phone_cases(data: Hidden):
+    return tuple(c for c in data.valid if c.topic == "phone")
 
 
 @grader.probe("optional")
@@ -108,69 +111,6 @@ def _probe_untouched(run):
 
 
 # -- checks: judge the records ------------------------------------------------
-def _compare_fields(records, cases: tuple[Case, ...], data: Hidden, fields: tuple[str, ...], what: str, owner: str):
-    """Judge ``fields`` of the customers; a rejection or crash counts only when ``owner`` owns it."""
-    rows, judged = _field_rows(records, cases, data, fields, owner)
-    if judged < min(MIN_JUDGED, len(cases)):
-        return failed(f"only {judged} of {len(cases)} valid accounts came back as customers, too few to judge {what}",
-                      "see the other failed checks for why the rest were not mapped")
-    if rows:
-        return failed(f"{len(rows)} of {judged} valid accounts have a wrong {what}", mismatch_table(rows, judged))
-    return passed(f"{what} correct for all {judged} valid accounts")
-
-
-def _field_rows(records, cases: tuple[Case, ...], data: Hidden, fields: tuple[str, ...], owner: str):
-    rows, judged = [], 0
-    for record, case in zip(records, cases):
-        want, got = outcome(case.account, data.lookups), answer(record)
-        if got.kind == "customer":
-            judged += 1
-            diff = [f"{f}: expected {show(want.get(f))}, got {show(got.customer.get(f, '<absent>'))}"
-                    for f in fields if not same(got.customer.get(f, "<absent>"), want.get(f))]
-            if diff:
-                rows.append((label(case.account, case.note), diff))
-        elif OWNER.get(got.code, case.topic) == owner:  # an error's code is "": its account's topic owns it
-            judged += 1
-            rows.append((label(case.account, case.note), [f"expected a customer, but it {got.describe()}"]))
-    return rows, judged
-
-
-def _compare_rejections(pairs, cases: tuple[Case, ...], data: Hidden, what: str, message: bool = False):
-    rows, judged = _rejection_rows(pairs, cases, data, message)
-    if not judged:
-        return failed(f"none of the {len(cases)} {what} can be judged: map_account() gives the same wrong answer for "
-                      "each of them without its problem (see the failed checks of valid accounts)")
-    if rows:
-        return failed(f"{len(rows)} of {judged} {what} were not rejected with the right code and field",
-                      mismatch_table(rows, judged))
-    return passed(f"all {judged} {what} rejected with the right code and field" + _unjudged(len(cases) - judged))
-
-
-def _unjudged(n: int) -> str:
-    return f" ({n} not judged: map_account() answers the same without their problem)" if n else ""
-
-
-def _rejection_rows(pairs, cases: tuple[Case, ...], data: Hidden, message: bool = False):
-    """Rows for accounts with one problem; a wrong answer its twin (no problem) also gets is another check's."""
-    rows, judged = [], 0
-    for (record, twin), case in zip(pairs, cases):
-        want, got = outcome(case.account, data.lookups), answer(record)
-        if got.kind != "customer" and _same_answer(got, answer(twin)) and (got.code, got.field) != (want.code, want.field):
-            continue  # it rejects (or crashes on) the account even without the problem: not this check's mistake
-        judged += 1
-        if got.kind != "rejected" or (got.code, got.field) != (want.code, want.field):
-            rows.append((label(case.account, case.note), [f"expected Rejected({want.code!r}, {want.field!r})",
-                                                           f"but it {got.describe()}"]))
-        elif message and got.message != want.message:
-            rows.append((label(case.account, case.note), [
-                f"str(Rejected) is {show(got.message)}, expected {want.message!r} (keep the starter's Rejected class)"]))
-    return rows, judged
-
-
-def _same_answer(a: Answer, b: Answer) -> bool:
-    return a.kind == b.kind and (a.code, a.field) == (b.code, b.field)
-
-
 @grader.check("lookups-load", title="Lookup tables load from CSV", points=5, skill="lookups",
               dimension=Dimension.API_DATA, criterion=1, probe="lookups")
 def check_lookups(record, data: Hidden):
@@ -199,26 +139,26 @@ def check_lookups(record, data: Hidden):
 @grader.check("maps-valid-accounts", title="Identity fields of valid accounts", points=10, skill="data-mapping",
               dimension=Dimension.API_DATA, criterion=2, probe="valid")
 def check_identity(records, data: Hidden):
-    return _compare_fields(records, data.valid, data, ("customer_id", "name", "country"),
+    return compare_fields(records, data.valid, data, ("customer_id", "name", "country"),
                            "customer_id, name or country", owner="identity")
 
 
 @grader.check("created-at-utc", title="created_at converted to UTC", points=10, skill="timezones",
               dimension=Dimension.API_DATA, criterion=3, probe="valid")
 def check_created(records, data: Hidden):
-    return _compare_fields(records, data.valid, data, ("created_at",), "created_at", owner="created_at")
+    return compare_fields(records, data.valid, data, ("created_at",), "created_at", owner="created_at")
 
 
 @grader.check("status-lookup", title="Status mapped through the lookup table", points=10, skill="lookups",
               dimension=Dimension.API_DATA, criterion=4, probe="valid")
 def check_status(records, data: Hidden):
-    return _compare_fields(records, data.valid, data, ("status",), "status", owner="status")
+    return compare_fields(records, data.valid, data, ("status",), "status", owner="status")
 
 
 @grader.check("region-enrichment", title="Region enriched from the country lookup", points=5, skill="lookups",
               dimension=Dimension.API_DATA, criterion=5, probe="valid")
 def check_region(records, data: Hidden):
-    return _compare_fields(records, data.valid, data, ("region",), "region", owner="region")
+    return compare_fields(records, data.valid, data, ("region",), "region", owner="region")
 
 
 @grader.check("blank-handling", title="Blank optional fields become null; Email trimmed and lower-cased", points=10,
@@ -258,30 +198,31 @@ def check_blanks(records, data: Hidden):
 def check_phone(evidence, data: Hidden):
     # The whole phone rule in one check: valid numbers normalised, and step 5's INVALID_PHONE.
     valid, bad = evidence
-    rows, judged = _field_rows(valid, data.valid, data, ("phone",), "phone")
-    bad_rows, bad_judged = _rejection_rows(bad, data.bad_phones, data)
+    cases = _phone_cases(data)
+    rows, judged = field_rows(valid, cases, data, ("phone",), "phone")
+    bad_rows, bad_judged = rejection_rows(bad, data.bad_phones, data)
     rows += bad_rows
     total = judged + bad_judged
     if judged < MIN_JUDGED:
-        return failed(f"only {judged} of {len(data.valid)} valid accounts came back as customers, too few to judge "
+        return failed(f"only {judged} of {len(cases)} valid accounts came back as customers, too few to judge "
                       "phone", "see the other failed checks for why the rest were not mapped")
     if rows:
         return failed(f"{len(rows)} of {total} phones were not normalised or rejected as the phone rule says",
                       mismatch_table(rows, total))
     return passed(f"{judged} phones normalised to E.164 and {bad_judged} rejected with INVALID_PHONE"
-                  + _unjudged(len(data.bad_phones) - bad_judged))
+                  + unjudged(len(data.bad_phones) - bad_judged))
 
 
 @grader.check("rejects-missing-required", title="Missing required fields are rejected with a reason code",
               points=10, skill="error-handling", dimension=Dimension.INTEGRATION, criterion=8, probe="missing")
 def check_missing(records, data: Hidden):
-    return _compare_rejections(records, data.missing, data, "accounts with a blank required field", message=True)
+    return compare_rejections(records, data.missing, data, "accounts with a blank required field", message=True)
 
 
 @grader.check("rejects-unknown-codes", title="Unknown codes and bad values are rejected with a reason code",
               points=10, skill="error-handling", dimension=Dimension.INTEGRATION, criterion=8, probe="bad")
 def check_bad(records, data: Hidden):
-    return _compare_rejections(records, data.bad, data, "accounts with an unknown code or bad value")
+    return compare_rejections(records, data.bad, data, "accounts with an unknown code or bad value")
 
 
 @grader.check("rejects-first-problem", title="Several problems: the first in the validation order is reported",
@@ -290,7 +231,7 @@ def check_first_problem(evidence, data: Hidden):
     rows, judged, unjudged = [], 0, 0
     for (record, single_records), item in zip(evidence, data.several):
         alone = [answer(r) for r in single_records]
-        if any(a.kind != "rejected" or (a.code, a.field) != _expected(s, data) for a, s in zip(alone, item.singles)):
+        if any(a.kind != "rejected" or (a.code, a.field) != expected_rejection(s, data) for a, s in zip(alone, item.singles)):
             unjudged += 1  # one of its problems is mishandled even alone: another check's business
             continue
         judged += 1
@@ -311,43 +252,6 @@ def check_first_problem(evidence, data: Hidden):
                   "problems" + note)
 
 
-def _expected(account: dict, data: Hidden) -> tuple[str, str]:
-    want = outcome(account, data.lookups)
-    return (want.code, want.field) if isinstance(want, Rejection) else ("", "")
-
-
-def _source_id(account: dict):
-    value = account.get("AccountId")
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _partition(value, batch, answers: list[Answer], name: str) -> list[str]:
-    """What is wrong with one map_batch result, judged against the learner's own map_account answers."""
-    if not isinstance(value, dict):
-        return [f"{name}: map_batch() returned {kind_of(value)}; a dict with 'accepted' and 'rejected' was expected"]
-    want = {
-        "accepted": [a.customer for a in answers if a.kind == "customer"],
-        "rejected": [{"index": i, "source_id": _source_id(account), "code": a.code, "field": a.field}
-                     for i, (a, account) in enumerate(zip(answers, batch)) if a.kind == "rejected"],
-    }
-    lines = []
-    for key, what in (("accepted", "customers map_account() returns"), ("rejected", "rejections")):
-        have = value.get(key, "<absent>")
-        if not isinstance(have, list):
-            lines.append(f"{name}: {key!r} is {kind_of(have)}; a list was expected")
-            continue
-        if same(have, want[key]):
-            continue
-        line = f"{name}: {key}: expected the {len(want[key])} {what}, in input order; got {len(have)} entries"
-        first = next((i for i, (w, h) in enumerate(zip(want[key], have)) if not same(w, h)), min(len(have), len(want[key])))
-        if first < len(want[key]):
-            line += f"; entry {first} should be {show(want[key][first], 90)}, got {show(have[first] if first < len(have) else '<none>', 90)}"
-        else:
-            line += f"; unexpected entry {first}: {show(have[first], 90)}"
-        lines.append(line)
-    return lines
-
-
 @grader.check("batch-partition", title="Batch splits accepted and rejected records", points=5, skill="error-handling",
               dimension=Dimension.INTEGRATION, criterion=9, probe="batch")
 def check_batch(evidence, data: Hidden):
@@ -365,7 +269,7 @@ def check_batch(evidence, data: Hidden):
             raised.append(whole.problem())
             lines.append(f"{name}: map_batch() must never raise for a rejected record: {whole.problem()}")
             continue
-        lines += _partition(whole.value, batch, answers, name)
+        lines += partition(whole.value, batch, answers, name)
     if not judged_with_rejections:
         return failed("map_batch() cannot be judged on its own: map_account() gives neither a customer nor Rejected "
                       "for some accounts of every batch with bad records (see the failed map_account checks)",

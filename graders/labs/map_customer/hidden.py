@@ -166,20 +166,6 @@ def _variant(code: str, k: int) -> str:
     return (code, code.lower(), f" {code} ", code.title(), f"  {code.lower()}", f"{code.title()} ")[k % 6]
 
 
-def _national(rng: random.Random, dial: str, trunk: str) -> str:
-    body = rng.choice("23456789") + "".join(rng.choice("0123456789") for _ in range(8))
-    style = rng.randrange(5)
-    if style == 0:
-        return f"+{dial} {body[:3]} {body[3:6]} {body[6:]}"
-    if style == 1:
-        return f"00{dial}-{body[:2]}-{body[2:]}"
-    if style == 2 and trunk:
-        return f"({trunk}{body[:3]}) {body[3:6]}.{body[6:]}"
-    if style == 3 and trunk:
-        return f"{trunk} {body[:3]} {body[3:]}"
-    return f"{body[:3]}-{body[3:6]}-{body[6:]}"
-
-
 def _plain(rng: random.Random, i: int) -> dict:
     """A valid account whose values take the simplest path through the contract.
 

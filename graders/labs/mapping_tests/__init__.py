@@ -52,6 +52,9 @@ from ...sandbox.records import CallStatus
 from ...sandbox.runtime import _iclab_mapping_tests as harness
 from .mutants import CONTROL_B, CORRECT, FAMILIES, MUTANTS, Family, Mutant, implementation
 
+__all__ = ["grader", "MUTANTS", "FAMILIES", "Family", "Mutant", "implementation", "collect", "Suite", "TestRun",
+           "Dispatcher", "answer", "answers_alike", "CAP", "PROXY", "COVERAGE"]
+
 CAP = 10
 RUN_BUDGET = 10.0
 GRADING_BUDGET = 60.0
