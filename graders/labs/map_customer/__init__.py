@@ -140,7 +140,7 @@ def check_lookups(record, data: Hidden):
               dimension=Dimension.API_DATA, criterion=2, probe="valid")
 def check_identity(records, data: Hidden):
     return compare_fields(records, data.valid, data, ("customer_id", "name", "country"),
-                           "customer_id, name or country", owner="identity")
+                          "customer_id, name or country", owner="identity")
 
 
 @grader.check("created-at-utc", title="created_at converted to UTC", points=10, skill="timezones",
@@ -228,11 +228,11 @@ def check_bad(records, data: Hidden):
 @grader.check("rejects-first-problem", title="Several problems: the first in the validation order is reported",
               points=5, skill="error-handling", dimension=Dimension.INTEGRATION, criterion=8, probe="several")
 def check_first_problem(evidence, data: Hidden):
-    rows, judged, unjudged = [], 0, 0
+    rows, judged, skipped = [], 0, 0
     for (record, single_records), item in zip(evidence, data.several):
         alone = [answer(r) for r in single_records]
         if any(a.kind != "rejected" or (a.code, a.field) != expected_rejection(s, data) for a, s in zip(alone, item.singles)):
-            unjudged += 1  # one of its problems is mishandled even alone: another check's business
+            skipped += 1  # one of its problems is mishandled even alone: another check's business
             continue
         judged += 1
         want, got = outcome(item.account, data.lookups), answer(record)
@@ -241,10 +241,10 @@ def check_first_problem(evidence, data: Hidden):
                                                            f"but it {got.describe()}"]))
     total = len(data.several)
     if judged < MIN_JUDGED:
-        return failed(f"the validation order cannot be judged: in {unjudged} of {total} accounts with several problems, "
+        return failed(f"the validation order cannot be judged: in {skipped} of {total} accounts with several problems, "
                       "one of the problems is not rejected right even on its own",
                       "see rejects-missing-required and rejects-unknown-codes")
-    note = f" ({unjudged} not judged: a problem in them is mishandled alone, see the other rejects- checks)" if unjudged else ""
+    note = f" ({skipped} not judged: a problem in them is mishandled alone, see the other rejects- checks)" if skipped else ""
     if rows:
         return failed(f"{len(rows)} of {judged} accounts with several problems did not report the first one in "
                       "the validation order" + note, mismatch_table(rows, judged))
@@ -257,12 +257,12 @@ def check_first_problem(evidence, data: Hidden):
 def check_batch(evidence, data: Hidden):
     # Judged against the learner's own map_account on the same accounts: a mapping mistake costs the
     # check it belongs to, and only map_batch's own work (who, in what order, index, source_id) counts here.
-    lines, unjudged, raised, judged_with_rejections = [], [], [], 0
+    lines, not_judged, raised, judged_with_rejections = [], [], [], 0
     for name, batch, (singles, whole) in zip(BATCH_NAMES, data.batches, evidence):
         answers = [answer(r) for r in singles]
         stray = next((i for i, a in enumerate(answers) if a.kind == "error"), None)
         if stray is not None:
-            unjudged.append(f"{name}, account #{stray}: {answers[stray].text}")
+            not_judged.append(f"{name}, account #{stray}: {answers[stray].text}")
             continue
         judged_with_rejections += any(a.kind == "rejected" for a in answers)
         if not whole.ok:
@@ -273,15 +273,15 @@ def check_batch(evidence, data: Hidden):
     if not judged_with_rejections:
         return failed("map_batch() cannot be judged on its own: map_account() gives neither a customer nor Rejected "
                       "for some accounts of every batch with bad records (see the failed map_account checks)",
-                      "\n".join(unjudged[:4]))
+                      "\n".join(not_judged[:4]))
     if raised and len(raised) == len(lines):  # it never returned: say why, not how a partition differs
         return failed(raised[0] if len(set(raised)) == 1 else f"map_batch() raised on {len(raised)} batches: {raised[0]}",
                       "\n".join(lines[:6]))
     if lines:
         return failed("map_batch() did not partition the batches the way its own map_account() answers say",
-                      "\n".join(lines[:6] + unjudged[:2]))
-    note = f"; {len(unjudged)} batches not judged, see the failed map_account checks" if unjudged else ""
-    return passed(f"{len(data.batches) - len(unjudged)} batches split into accepted and rejected, in order, with "
+                      "\n".join(lines[:6] + not_judged[:2]))
+    note = f"; {len(not_judged)} batches not judged, see the failed map_account checks" if not_judged else ""
+    return passed(f"{len(data.batches) - len(not_judged)} batches split into accepted and rejected, in order, with "
                   f"index and source_id{note}")
 
 

@@ -33,6 +33,7 @@ def compare_fields(records, cases: tuple[Case, ...], data: Hidden, fields: tuple
 
 
 def field_rows(records, cases: tuple[Case, ...], data: Hidden, fields: tuple[str, ...], owner: str):
+    """Mismatch rows for ``fields`` of valid accounts, and how many accounts this check could judge."""
     rows, judged = [], 0
     for record, case in zip(records, cases):
         want, got = outcome(case.account, data.lookups), answer(record)
@@ -49,6 +50,7 @@ def field_rows(records, cases: tuple[Case, ...], data: Hidden, fields: tuple[str
 
 
 def compare_rejections(pairs, cases: tuple[Case, ...], data: Hidden, what: str, message: bool = False):
+    """Judge accounts with one problem each: rejected with the right code and field."""
     rows, judged = rejection_rows(pairs, cases, data, message)
     if not judged:
         return failed(f"none of the {len(cases)} {what} can be judged: map_account() gives the same wrong answer for "
@@ -60,6 +62,7 @@ def compare_rejections(pairs, cases: tuple[Case, ...], data: Hidden, what: str, 
 
 
 def unjudged(n: int) -> str:
+    """The note for accounts left to other checks."""
     return f" ({n} not judged: map_account() answers the same without their problem)" if n else ""
 
 
