@@ -1,16 +1,22 @@
 """Trusted SQL runner for the sql-recon lab: runs one learner query, read-only, inside the sandbox.
 
-The grader calls ``run_sql(name, database, seconds)`` in the child. It reads ``NAME.sql`` from the
+The grader calls ``run_sql(name, database, seconds, ...)`` in the child. It reads ``NAME.sql`` from the
 submission, refuses anything but a single SELECT, and runs it on a DuckDB file opened read-only,
 with file access and extension loading disabled and the configuration locked. The answer is plain
-data: column names and rows (DECIMAL stays Decimal, timestamps become ISO text). Learner SQL never
-reaches Python, so a submission cannot escape through it.
+data: column names, their SQL types and rows (DECIMAL stays Decimal, timestamps become ISO text), and
+the CPU time the query used. ``explain_sql`` returns the joins of the query's physical plan with DuckDB's estimate of
+each input's rows, without running it. Learner SQL never reaches Python, so a submission cannot
+escape through it.
+
+Why CPU time and plans rather than a wall clock: a query's verdict must not depend on how busy the
+machine is. A query is stopped when its own CPU time passes its budget; the wall clock only guards
+against a child that gets no CPU at all.
 
 Why a DuckDB file rather than CSV for the hidden data: the grader builds the file in the parent, so
 types, NULL keys and blank keys arrive exactly as generated, and opening it read-only lets DuckDB
 itself refuse writes, including one hidden inside a SELECT (DuckDB 2 accepts
-``WITH d AS (DELETE ... RETURNING *) SELECT ...``). The volume dataset is generated here, in SQL
-(``prepare_volume``): about 2 s, instead of copying 40 MB into every fresh sandbox.
+``WITH d AS (DELETE ... RETURNING *) SELECT ...``). The scale dataset is generated here, in SQL
+(``prepare_volume``), instead of being copied into every fresh sandbox.
 
 Also imported outside the sandbox by bench/sql_recon.py, the grader (``SCHEMA``) and the lab's tests.
 Standard library and duckdb only.
@@ -19,8 +25,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import json
 import os
 import sys
+import tempfile
 import threading
 import time
 
@@ -88,10 +96,11 @@ def connect(database: str, *, threads: int = 2, memory: str = "1GB"):
 
 
 def disconnect() -> None:
-    """Close every cached connection (the benchmark starts each run cold)."""
+    """Close every cached connection and forget the tables built (the benchmark starts each run cold)."""
     while _CONNECTIONS:
         _, conn = _CONNECTIONS.popitem()
         conn.close()
+    _BUILT.clear()
 
 
 def single_select(conn, text: str, label: str) -> str:
@@ -113,11 +122,49 @@ def single_select(conn, text: str, label: str) -> str:
     return statements[0].query.strip().rstrip(";").rstrip()
 
 
-def execute(conn, text: str, *, label: str, seconds: float, max_rows: int = 5000) -> dict:
-    """Screen and run ``text``; stop it after ``seconds``. Returns the answer as plain data."""
+class _Watch:
+    """Interrupts a cursor when the process has used ``cpu`` seconds of CPU, or ``wall`` seconds have passed.
+
+    CPU time is the process's, all DuckDB threads included, counted from the start: on a busy machine
+    a query gets less CPU per second but needs as much in total, so the verdict does not change.
+    """
+
+    def __init__(self, cursor, cpu: float | None, wall: float):
+        self.cursor, self.cpu, self.wall = cursor, cpu, wall
+        self.stopped = ""  # "cpu" or "wall" once it interrupted the query
+        self._done = threading.Event()
+        self._cpu0, self._wall0 = time.process_time(), time.perf_counter()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(0.01):
+            if self.cpu is not None and self.used() > self.cpu:
+                self.stopped = "cpu"
+            elif time.perf_counter() - self._wall0 > self.wall:
+                self.stopped = "wall"
+            else:
+                continue
+            self.cursor.interrupt()
+            return
+
+    def used(self) -> float:
+        return time.process_time() - self._cpu0
+
+
+def execute(conn, text: str, *, label: str, seconds: float, max_rows: int = 5000,
+            cpu_seconds: float | None = None) -> dict:
+    """Screen and run ``text``; stop it after ``cpu_seconds`` of CPU or ``seconds`` of wall time."""
     duckdb = _duckdb()
     answer = {"status": "ok", "message": "", "columns": [], "rows": [], "row_count": 0, "truncated": False,
-              "seconds": 0.0}
+              "seconds": 0.0, "cpu_seconds": 0.0}
     try:
         query = single_select(conn, text, label)
     except Refused as exc:
@@ -125,21 +172,30 @@ def execute(conn, text: str, *, label: str, seconds: float, max_rows: int = 5000
     except Unparsable as exc:
         return {**answer, "status": "error", "message": f"{label} does not parse: {exc}"}
     cursor = conn.cursor()
-    timer = threading.Timer(seconds, cursor.interrupt)
     started = time.perf_counter()
-    timer.start()
+    watch = _Watch(cursor, cpu_seconds, seconds)
     try:
-        cursor.execute(query)
-        zoned = [i for i, d in enumerate(cursor.description or []) if "WITH TIME ZONE" in str(d[1])]
-        if zoned:
-            # Python needs pytz to receive zoned values; send them as text instead.
-            names = [_quoted(cursor.description[i][0]) for i in zoned]
-            casts = ", ".join(f"CAST({name} AS VARCHAR) AS {name}" for name in names)
-            cursor.execute(f"SELECT * REPLACE ({casts}) FROM (\n{query}\n)")
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchmany(max_rows + 1)
+        with watch:
+            cursor.execute(query)
+            zoned = [i for i, d in enumerate(cursor.description or []) if "WITH TIME ZONE" in str(d[1])]
+            if zoned:
+                # Python needs pytz to receive zoned values; send them as text instead.
+                names = [_quoted(cursor.description[i][0]) for i in zoned]
+                casts = ", ".join(f"CAST({name} AS VARCHAR) AS {name}" for name in names)
+                cursor.execute(f"SELECT * REPLACE ({casts}) FROM (\n{query}\n)")
+            columns = [d[0] for d in cursor.description or []]
+            types = [str(d[1]) for d in cursor.description or []]
+            rows = cursor.fetchmany(max_rows + 1)
+            # The result streams: finish the query here, under the watch, or its cost would be paid
+            # unwatched when the cursor closes, and a slow query would pass on its first rows.
+            while len(rows) > max_rows and cursor.fetchmany(8192):
+                pass
     except duckdb.InterruptException:
-        return {**answer, "status": "timeout", "seconds": round(time.perf_counter() - started, 3),
+        spent = {"seconds": round(time.perf_counter() - started, 3), "cpu_seconds": round(watch.used(), 3)}
+        if watch.stopped == "cpu":
+            return {**answer, **spent, "status": "cpu_limit",
+                    "message": f"{label} was stopped after {cpu_seconds:g} s of CPU time without a result"}
+        return {**answer, **spent, "status": "timeout",
                 "message": f"{label} timed out: no result within {seconds:g} s (stopped)"}
     except duckdb.OutOfMemoryException as exc:
         return {**answer, "status": "out_of_memory", "message": f"{label} ran out of memory: {_first_line(exc)}"}
@@ -153,36 +209,120 @@ def execute(conn, text: str, *, label: str, seconds: float, max_rows: int = 5000
                     "message": f"{label} tried to change the database or its settings, which is refused: {message}"}
         return {**answer, "status": "error", "message": f"{label} failed: {message}"}
     finally:
-        timer.cancel()
         elapsed = time.perf_counter() - started
         cursor.close()
     truncated = len(rows) > max_rows
     rows = rows[:max_rows]
-    return {**answer, "columns": columns, "rows": [[_plain(v) for v in row] for row in rows],
-            "row_count": len(rows), "truncated": truncated, "seconds": round(elapsed, 3)}
+    return {**answer, "columns": columns, "types": types, "rows": [[_plain(v) for v in row] for row in rows],
+            "row_count": len(rows), "truncated": truncated, "seconds": round(elapsed, 3),
+            "cpu_seconds": round(watch.used(), 3)}
 
 
-def run_sql(name: str, database: str, seconds: float, max_rows: int = 5000) -> dict:
-    """Child entry point: run the submission's ``NAME.sql`` on ``database`` (a path in the work folder)."""
+def _read_query(name: str) -> tuple[str, dict | None]:
+    """The text of the submission's ``NAME.sql``, or a refusal answer saying why there is none."""
     if name not in QUERIES:
         raise ValueError(f"unknown query {name!r}")
     label = f"{name}.sql"
     path = os.path.join(os.getcwd(), label)
     if os.path.islink(path) or not os.path.isfile(path):
-        return _refusal(f"{label} is missing from the submission")
+        return "", _refusal(f"{label} is missing from the submission")
     if os.path.getsize(path) > MAX_SQL_BYTES:
-        return _refusal(f"{label} is larger than {MAX_SQL_BYTES // 1000} kB")
+        return "", _refusal(f"{label} is larger than {MAX_SQL_BYTES // 1000} kB")
     try:
         with open(path, encoding="utf-8-sig") as handle:
-            text = handle.read()
+            return handle.read(), None
     except UnicodeDecodeError:
-        return _refusal(f"{label} is not UTF-8 text")
-    return execute(connect(database), text, label=label, seconds=seconds, max_rows=max_rows)
+        return "", _refusal(f"{label} is not UTF-8 text")
+
+
+def run_sql(name: str, world: str, seconds: float, max_rows: int = 5000,
+            cpu_seconds: float | None = None) -> dict:
+    """Child entry point: run the submission's ``NAME.sql`` on the grader's tables ``world``."""
+    text, refusal = _read_query(name)
+    if refusal is not None:
+        return refusal
+    return execute(connect(database(world)), text, label=f"{name}.sql", seconds=seconds, max_rows=max_rows,
+                   cpu_seconds=cpu_seconds)
+
+
+def explain_sql(name: str, world: str, cpu_seconds: float = 5.0) -> dict:
+    """Child entry point: the joins of ``NAME.sql``'s physical plan on the tables ``world``, without running it.
+
+    Each join is ``{"operator", "condition", "rows"}``, where ``rows`` holds DuckDB's estimate of each
+    input's rows (None where the plan gives none). Planning folds constant expressions, so it too
+    runs under a CPU budget.
+    """
+    text, refusal = _read_query(name)
+    if refusal is not None:
+        return refusal
+    label = f"{name}.sql"
+    conn = connect(database(world))
+    try:
+        query = single_select(conn, text, label)
+    except Refused as exc:
+        return {**_refusal(str(exc))}
+    except Unparsable as exc:
+        return {**_refusal(f"{label} does not parse: {exc}"), "status": "error"}
+    duckdb = _duckdb()
+    cursor = conn.cursor()
+    try:
+        with _Watch(cursor, cpu_seconds, 60.0) as watch:
+            rows = cursor.execute(f"EXPLAIN (FORMAT JSON) {query}").fetchall()
+    except duckdb.InterruptException:
+        return {**_refusal(f"{label} could not even be planned within {cpu_seconds:g} s of CPU time"),
+                "status": "cpu_limit" if watch.stopped == "cpu" else "timeout"}
+    except duckdb.Error as exc:
+        return {**_refusal(f"{label} failed: {_first_line(exc)}"), "status": "error"}
+    finally:
+        cursor.close()
+    joins: list[dict] = []
+    try:
+        for kind, plan in rows:
+            if kind == "physical_plan":
+                for node in json.loads(plan):
+                    _joins(node, joins)
+    except RecursionError:  # a plan nested deeper than Python's stack: no verdict from it, the CPU budget decides
+        return {**_refusal(f"{label}: its plan is nested too deeply to read"), "status": "error"}
+    return {"status": "ok", "message": "", "joins": joins[:200]}
+
+
+_JOIN_WORDS = ("JOIN", "CROSS_PRODUCT")
+
+
+def _joins(node: dict, out: list) -> None:
+    """Every join operator under ``node``, with the estimated rows of its inputs."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        name, info = str(item.get("name", "")), item.get("extra_info") or {}
+        children = item.get("children") or []
+        if any(word in name for word in _JOIN_WORDS):
+            condition = info.get("Conditions") or info.get("Condition") or ""
+            out.append({"operator": name, "condition": str(condition)[:200],
+                        "rows": [_estimate(child) for child in children]})
+        stack.extend(reversed(children))
+
+
+def _estimate(node: dict) -> int | None:
+    """DuckDB's estimate of the rows ``node`` yields; a cross product's is the product of its inputs'."""
+    info = node.get("extra_info") or {}
+    text = str(info.get("Estimated Cardinality", "")).lstrip("~").replace(",", "")
+    if text.isdigit():
+        return int(text)
+    children = [_estimate(child) for child in node.get("children") or []]
+    if not children or None in children:
+        return None
+    if node.get("name") == "CROSS_PRODUCT":
+        product = 1
+        for count in children:
+            product *= count
+        return product
+    return sum(children)
 
 
 def _refusal(message: str) -> dict:
     return {"status": "refused", "message": message, "columns": [], "rows": [], "row_count": 0,
-            "truncated": False, "seconds": 0.0}
+            "truncated": False, "seconds": 0.0, "cpu_seconds": 0.0, "joins": []}
 
 
 def _quoted(name: str) -> str:
@@ -255,11 +395,64 @@ def build_volume(database: str, rows: int, threads: int = 2) -> None:
 
 
 def prepare_volume(database: str, rows: int) -> dict:
-    """Child entry point: build the volume file once per sandbox; returns its row counts."""
-    if not os.path.isfile(database):
-        build_volume(database, rows)
+    """Build ``rows`` a side at ``database`` (replacing any file there) and return its row counts."""
+    if os.path.lexists(database):
+        os.remove(database)
+    build_volume(database, rows)
     conn = connect(database)
     cursor = conn.cursor()
+    try:
+        counts = cursor.execute("SELECT (SELECT count(*) FROM source_txn), (SELECT count(*) FROM target_txn)").fetchone()
+    finally:
+        cursor.close()
+    return {"source_rows": counts[0], "target_rows": counts[1]}
+
+
+# -- the grader's tables, built in this process ----------------------------------------
+# The grader writes the hidden rows as JSON (SPEC); each table set is built here on first use, into
+# a folder made by this process, so no file the submission brought can stand in for it, and a fresh
+# child (after a crash) builds its own again.
+SPEC = "hidden/tables.json"
+VOLUME = "volume"
+_BUILT: dict[str, str] = {}
+
+
+def _insert(conn, table: str, rows: list) -> None:
+    """All rows in one statement: executemany costs a round trip per row."""
+    for start in range(0, len(rows), 500):
+        chunk = rows[start:start + 500]
+        marks = ", ".join(["(?, CAST(? AS DECIMAL(18, 4)), ?, ?, ?)"] * len(chunk))
+        conn.execute(f"INSERT INTO {table} VALUES {marks}", [value for row in chunk for value in row])
+
+
+def database(world: str) -> str:
+    """The path of ``world``'s DuckDB file, built from the grader's SPEC the first time it is asked for."""
+    if world in _BUILT:
+        return _BUILT[world]
+    with open(SPEC, encoding="utf-8") as handle:
+        spec = json.load(handle)
+    folder = tempfile.mkdtemp(prefix="tables-", dir="tmp" if os.path.isdir("tmp") else None)
+    path = os.path.join(folder, "recon.duckdb")
+    if world == VOLUME:
+        prepare_volume(path, int(spec["volume_rows"]))
+    else:
+        tables = spec["worlds"][world]
+        duckdb = _duckdb()
+        conn = duckdb.connect(path, config={"threads": 1, "enable_external_access": False})
+        try:
+            conn.execute(SCHEMA)
+            _insert(conn, "source_txn", tables["source"])
+            _insert(conn, "target_txn", tables["target"])
+            conn.execute("CHECKPOINT")
+        finally:
+            conn.close()
+    _BUILT[world] = path
+    return path
+
+
+def table_counts(world: str) -> dict:
+    """Child entry point: build ``world`` if needed and count its rows, for the grader to compare."""
+    cursor = connect(database(world)).cursor()
     try:
         counts = cursor.execute("SELECT (SELECT count(*) FROM source_txn), (SELECT count(*) FROM target_txn)").fetchone()
     finally:

@@ -2,7 +2,8 @@
 
 They run your queries on the sample tables in ``fixtures/``. Passing them is a good start, not
 the finish line: ``iclab check`` runs the same files on other tables (other keys, currencies,
-offsets and amounts) and on 1,000,000 rows a side, so hard-coded answers will not score.
+offsets and amounts), and plans and runs them on 20,000 rows a side to judge whether they would
+scale to 1,000,000 (criterion 10), so hard-coded answers will not score.
 """
 
 from decimal import Decimal
