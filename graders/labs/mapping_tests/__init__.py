@@ -24,7 +24,10 @@ Sparing runs. On the first correct run the dispatcher keeps every call each test
 that answers all of a test's calls exactly as the correct mapper does (``answers_alike``) leaves
 that test's run unchanged, so the test is not run on it and counts as passing; a mutant no test
 could tell apart gets no sandbox at all. This only ever spares a run that could expose nothing,
-so it cannot raise a score; the second correct run is never spared.
+so it cannot raise a score; the second correct run is never spared. A test that fails on purpose
+in later runs (state carried in process mode) still meets B, and even when B comes early enough
+to miss it, it is only run on mutants its own calls tell apart: the ones exact asserts on those
+calls would expose honestly.
 
 Limits: ``CAP`` tests; lab.toml's ``call_timeout`` per test, ``RUN_BUDGET`` per run and
 ``GRADING_BUDGET`` per grading (a timeout on a mutant exposes nothing). Feedback:
