@@ -88,7 +88,8 @@ def test_documents_meant_to_pass_the_xsd_do(name):
         assert XSD.validate(_payload(case.xml)), (case.label, XSD.error_log[0].message)
 
 
-@pytest.mark.parametrize("name", ["valid", "invalid", "mismatch", "faults", "variants", "expansion", "external"])
+@pytest.mark.parametrize("name", ["valid", "invalid", "mismatch", "faults", "variants", "expansion", "external",
+                                  "fault_as_invoice", "ns_faults"])
 def test_oracle_and_reference_agree(reference, name):
     for case in getattr(DATA, name):
         got = _outcome(reference, case)
@@ -106,14 +107,20 @@ def test_tampered_amounts_are_on_the_marked_line():
     for case in DATA.mismatch:
         line = case.want[2]
         element = next(e for e in etree.fromstring(case.xml, PARSER).iter() if e.sourceline == line)
-        tampered = case.label.split("(")[1].split(" ")[0]  # e.g. "Totals/GrossAmount" or "TaxSubtotal2"
-        expected = "TaxSummary" if tampered.startswith("TaxSubtotal") and "/" not in tampered else tampered.split("/")[-1]
+        tampered = case.label.split("(")[1].split(" ")[0]  # e.g. "Totals/GrossAmount", "TaxSubtotal2" or "extra"
+        expected = "TaxSummary" if "/" not in tampered else tampered.split("/")[-1]
         assert etree.QName(element).localname == expected, case.label
+    # Where two amounts are wrong, the contract's order decides: both are tampered, the first is reported.
+    assert sum(" and " in case.label for case in DATA.mismatch) >= 4
 
 
 def test_variants_defeat_prefix_matching():
     # The mistake this set catches: querying with the samples' prefixes through the document's own nsmap.
     for case in DATA.variants:
+        if case.canonical is None:  # the code's QName is written another way: its own prefix or none at all
+            assert b">app:" in case.xml or b">Server<" in case.xml or b">Receiver<" in case.xml \
+                or b">Sender<" in case.xml or b'xmlns:app="' + lab.SOAP11.encode() in case.xml, case.label
+            continue
         declared = dict(re.findall(rb'xmlns:([\w-]+)="([^"]+)"', case.xml))
         usual = {b"soap": lab.SOAP11.encode(), b"env": lab.SOAP12.encode(), b"inv": lab.INV.encode()}
         wanted = [b"inv"] if case.target == "parse_invoice" else []
@@ -154,7 +161,9 @@ def test_the_bait_is_only_in_the_planted_files():
              for case in getattr(DATA, name)]
     assert not any(DATA.token.encode() in case.xml for case in every)
     for case in DATA.expansion + DATA.external:
-        assert b"<!DOCTYPE" in case.xml, case.label
+        text = case.xml.decode("utf-16") if case.xml.startswith(b"\xff\xfe") else case.xml.decode("utf-8")
+        assert "<!DOCTYPE" in text, case.label
+    assert any(case.xml.startswith(b"\xff\xfe") for case in DATA.expansion + DATA.external), "a UTF-16 document"
 
 
 def test_hidden_documents_share_nothing_with_the_visible_fixtures():
@@ -193,3 +202,85 @@ def test_a_wrongly_rejected_valid_invoice_costs_only_the_owning_check():
     assert lab.check_money(records, DATA).status.value == "failed"
     assert lab.check_header(records, DATA).status.value == "passed"
     assert lab.check_lines(records, DATA).status.value == "passed"
+
+
+# -- the hidden sets cover each criterion's edge classes ---------------------------
+def test_every_currency_class_and_rounding_side_is_exercised():
+    currencies = {case.want["currency"] for case in DATA.valid}
+    assert {"JPY", "KRW", "BHD", "KWD", "OMR", "JOD", "EUR"} <= currencies
+    labels = " ".join(case.label for case in DATA.valid)
+    for edge in ("(half)", "(below)", "(above)", "(tax-half)", "(tax-below)", "(tax-above)", "(discount)", "(huge)"):
+        assert edge in labels, edge
+    # Half-even (Python's default rounding) gets every tie wrong: each tie case tells the two apart.
+    for case in DATA.valid:
+        unit = Decimal(1).scaleb(-lab.MINOR.get(case.want["currency"], 2))
+        even = lambda v: v.quantize(unit, rounding="ROUND_HALF_EVEN")  # noqa: E731
+        if case.label.endswith("(half)"):
+            assert any(even(Decimal(ln["quantity"]) * Decimal(ln["unit_price"])) != Decimal(ln["net_amount"])
+                       for ln in case.want["lines"]), case.label
+        if case.label.endswith("(tax-half)"):
+            assert any(even(Decimal(t["taxable_amount"]) * Decimal(t["rate"]) / 100) != Decimal(t["tax_amount"])
+                       for t in case.want["tax"]), case.label
+
+
+def test_faults_cover_every_code_version_dot_and_language_order():
+    faults = [case.want for case in DATA.faults]
+    codes = {(f["soap_version"], f["code"]) for f in faults}
+    assert {("1.1", c) for c in ("Client", "Server", "VersionMismatch", "MustUnderstand")} <= codes
+    assert {("1.2", c) for c in ("Sender", "Receiver", "VersionMismatch", "MustUnderstand", "DataEncodingUnknown",
+                                 "Receiver.Busy")} <= codes
+    written = b"\n".join(case.xml for case in DATA.faults)
+    assert b"Server.Database.Deadlock" in written and b"EN-us" in written and b"en-GB" in written
+    assert {f["retryable"] for f in faults} == {True, False}
+    assert {case.want["code"][:1] for case in DATA.ns_faults} >= {"{", "S", "R"}, "partner-namespace and bare codes"
+    assert all(case.want[2] and case.want[3] for case in DATA.fault_as_invoice), "SOAP_FAULT with the Fault's line"
+
+
+def test_malformed_and_invalid_documents_reach_both_entry_points():
+    malformed = [case for case in DATA.invalid if case.want[1] == "MALFORMED"]
+    assert {case.target for case in malformed} == {"parse_invoice", "classify_fault"}
+    assert len(malformed) >= 10
+    schema = [case for case in DATA.invalid if case.want[1] == "SCHEMA_INVALID"]
+    elements = {re.search(r"\}(\w+)'", case.want[3]).group(1) for case in schema}
+    assert {"ID", "Currency", "CountryCode", "LineNumber", "UnitCode", "Rate", "GrossAmount", "Note"} <= elements
+
+
+# -- one mistake, charged once -------------------------------------------------
+def _answers(module, cases):
+    return tuple(_record(value=_outcome(module, case)) if not isinstance(_outcome(module, case), tuple)
+                 else _record(error=CallError("Rejected", "x", attrs=dict(zip(("code", "line", "message"),
+                                                                                 _outcome(module, case)[1:]))))
+                 for case in cases)
+
+
+def test_variants_are_judged_against_the_same_document_written_the_usual_way(reference):
+    # A header field read wrongly everywhere (here: the note upper-cased) is maps-header's miss, not this check's.
+    wrong = []
+    for case in DATA.variants:
+        got = _outcome(reference, case)
+        if case.target == "parse_invoice":
+            got = {**got, "note": (got["note"] or "").upper() or None}
+        wrong.append(got)
+    records = tuple(_record(value=v) for v in wrong)
+    canonical = tuple(None if case.canonical is None else _record(value=w) for case, w in zip(DATA.variants, wrong))
+    assert lab.check_variants((records, canonical), DATA).status.value == "passed"
+    # The same wrong note only in the variants is a namespace miss.
+    right = tuple(_record(value=_outcome(reference, case)) if case.canonical else None for case in DATA.variants)
+    assert lab.check_variants((records, right), DATA).status.value == "failed"
+
+
+def test_schema_check_charges_only_what_no_field_check_judges(reference):
+    good = [_outcome(reference, case) for case in DATA.valid]
+    blanked = tuple(_record(value={**v, "invoice_number": None}) for v in good)  # maps-header's miss
+    assert lab.check_output_schema(blanked, DATA).status.value == "passed"
+    extra = tuple(_record(value={**v, "lines": [{**ln, "_net": "1"} for ln in v["lines"]]}) for v in good)
+    assert lab.check_output_schema(extra, DATA).status.value == "failed"
+
+
+def test_retryable_follows_the_code_the_submission_reported():
+    wrong_code = tuple(_record(value={**case.want, "code": "Oops", "retryable": False}) for case in DATA.faults)
+    ns = tuple(_record(value=case.want) for case in DATA.ns_faults)
+    evidence = (wrong_code, _record(value=None), (), ns)
+    assert lab.check_fault_retry(evidence, DATA).status.value == "passed"
+    everything = tuple(_record(value={**case.want, "retryable": True}) for case in DATA.faults)
+    assert lab.check_fault_retry((everything, _record(value=None), (), ns), DATA).status.value == "failed"

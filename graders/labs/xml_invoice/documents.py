@@ -6,6 +6,7 @@ elements, which is how invalid, tampered and hostile documents are made.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from xml.sax.saxutils import escape
@@ -13,7 +14,7 @@ from xml.sax.saxutils import escape
 from .model import ERP, INV, MSG, SOAP11, SOAP12, Fault, Invoice
 from .oracle import amounts
 
-__all__ = ["Style", "CANONICAL", "render_invoice", "render_fault"]
+__all__ = ["Style", "CANONICAL", "render_invoice", "render_fault", "fault_line"]
 
 
 @dataclass(frozen=True)
@@ -28,18 +29,26 @@ class Style:
     decoy: bool = False  # bind the prefix "inv" to a partner namespace, add partner elements
     body_comment: bool = False
     code_prefix: str | None = None  # faults: write the fault code QName with this prefix
+    shadow: bool = False  # the envelope binds the invoice's prefix to a partner namespace; Invoice re-binds it
+    padded: bool = False  # text values wrapped in newlines and runs of spaces, as a pretty-printer leaves them
+    rate_text: str | None = None  # TaxSubtotal rates written with this many trailing zeros, e.g. ".00"
 
 
 CANONICAL = Style()
 
 
+# Elements of xs:token types, whose surrounding and inner whitespace collapses (libxml2 does not collapse xs:date).
+_TOKENS = frozenset({"ID", "Name", "VatID", "CountryCode", "Currency", "OrderReference", "SKU", "Description",
+                     "UnitCode", "Note"})
+
+
 class _Doc:
     """Lines of an XML document; remembers which line each keyed element is on."""
 
-    def __init__(self, changes: dict, extra: dict):
+    def __init__(self, changes: dict, extra: dict, padded: bool = False):
         self.lines: list[str] = []
         self.marks: dict[str, int] = {}
-        self.changes, self.extra = changes, extra
+        self.changes, self.extra, self.padded = changes, extra, padded
 
     def add(self, depth: int, text: str, key: str | None = None) -> None:
         self.lines.append("  " * depth + text)
@@ -48,6 +57,8 @@ class _Doc:
 
     def leaf(self, depth: int, p: str, name: str, text: str | None, key: str, attrs: str = "") -> None:
         text = self.changes.get(key, text)
+        if text is not None and self.padded and name in _TOKENS and key not in self.changes and not text.startswith("<!["):
+            text = "\n" + "  " * (depth + 1) + text.replace(" ", "  \t ") + "\n" + "  " * depth
         if text is not None:
             self.add(depth, f"<{p}{name}{attrs}>{text}</{p}{name}>", key)
         if key in self.extra:
@@ -87,12 +98,14 @@ def _open_envelope(doc: _Doc, style: Style, doctype: str | None, extra_ns: str =
 def render_invoice(inv: Invoice, style: Style = CANONICAL, changes: dict | None = None, extra: dict | None = None,
                    doctype: str | None = None) -> tuple[bytes, dict]:
     """The invoice as a SOAP response, and the line of every keyed element."""
-    doc = _Doc(changes or {}, extra or {})
+    doc = _Doc(changes or {}, extra or {}, style.padded)
     stated = amounts(inv)
     inv_decl = _xmlns(style.inv_prefix, INV)
     envelope_ns = inv_decl if style.inv_on_envelope else ""
     if style.decoy:
         envelope_ns += _xmlns("inv", ERP)
+    if style.shadow:  # the same prefix means the partner's namespace outside the Invoice and LedgerOne's inside
+        envelope_ns += _xmlns(style.inv_prefix, ERP)
     s = _open_envelope(doc, style, doctype, envelope_ns)
     doc.add(1, f"<{s}Header>")
     doc.add(2, f'<msg:MessageHeader{_xmlns("msg", MSG)}>')
@@ -138,7 +151,8 @@ def render_invoice(inv: Invoice, style: Style = CANONICAL, changes: dict | None 
         if doc.changes.get(key, "") is None:
             continue
         doc.add(4, f"<{p}TaxSubtotal>", key)
-        doc.leaf(5, p, "Rate", _dec(rate), f"{key}/Rate")
+        doc.leaf(5, p, "Rate", _dec(rate) + (style.rate_text or "") if style.rate_text and rate == rate.to_integral_value()
+                 else _dec(rate), f"{key}/Rate")
         doc.leaf(5, p, "TaxableAmount", _dec(stated[f"{key}/TaxableAmount"]), f"{key}/TaxableAmount")
         doc.leaf(5, p, "TaxAmount", _dec(stated[f"{key}/TaxAmount"]), f"{key}/TaxAmount")
         doc.add(4, f"</{p}TaxSubtotal>")
@@ -166,22 +180,32 @@ def render_fault(fault: Fault, style: Style = CANONICAL, changes: dict | None = 
     doc = _Doc(changes or {}, {})
     if style == CANONICAL and fault.soap == SOAP12:
         style = Style(soap_prefix="env")  # the SOAP 1.2 specification's own prefix
+    if fault.code_ns == "bare-default":
+        style = replace(style, soap_prefix="", code_prefix=None)  # the envelope's namespace is the default
     style = replace(style, soap=fault.soap)
     s = _open_envelope(doc, style, doctype)
     cp = style.code_prefix or style.soap_prefix
     decl = _xmlns(cp, fault.soap) if cp != style.soap_prefix else ""
+    if fault.code_ns == "envelope":
+        code, code_decl = f"{_pfx(cp)}{fault.code}{fault.suffix}", ""
+    elif fault.code_ns in ("bare-default", "bare-none"):
+        code, code_decl = f"{fault.code}{fault.suffix}", ""
+    else:
+        code, code_decl = f"app:{fault.code}{fault.suffix}", f' xmlns:app="{fault.code_ns}"'
     doc.add(1, f"<{s}Body>")
-    doc.add(2, f"<{s}Fault{decl}>")
+    doc.add(2, f"<{s}Fault{decl}>", "Fault")
     if fault.soap == SOAP11:
-        doc.leaf(3, "", "faultcode", f"{cp}:{fault.code}{fault.suffix}", "faultcode")
+        doc.leaf(3, "", "faultcode", code, "faultcode", code_decl)
         doc.leaf(3, "", "faultstring", escape(fault.texts[0][1]), "faultstring")
         if fault.detail:
             doc.add(3, "<faultactor>https://billing.ledgerone.example.com/GetInvoice</faultactor>")
             doc.add(3, f'<detail><e:Error xmlns:e="{ERP}"><e:Code>{fault.code.upper()}-42</e:Code></e:Error></detail>')
     else:
         doc.add(3, f"<{s}Code>")
-        doc.leaf(4, s, "Value", f"{cp}:{fault.code}", "Value")
-        if fault.subcode:
+        doc.leaf(4, s, "Value", code, "Value", code_decl)
+        if fault.subcode and fault.subcode_in_envelope_ns:
+            doc.add(4, f"<{s}Subcode><{s}Value>{_pfx(cp)}{fault.subcode}</{s}Value></{s}Subcode>")
+        elif fault.subcode:
             doc.add(4, f'<{s}Subcode><{s}Value xmlns:app="{ERP}">app:{fault.subcode}</{s}Value></{s}Subcode>')
         doc.add(3, f"</{s}Code>")
         doc.add(3, f"<{s}Reason>")
@@ -194,3 +218,8 @@ def render_fault(fault: Fault, style: Style = CANONICAL, changes: dict | None = 
     doc.add(1, f"</{s}Body>")
     doc.add(0, f"</{s}Envelope>")
     return ("\n".join(doc.lines) + "\n").encode("utf-8")
+
+
+def fault_line(xml: bytes) -> int:
+    """The line of the Fault element in a document ``render_fault`` wrote."""
+    return next(n for n, text in enumerate(xml.split(b"\n"), 1) if re.search(rb"<([\w-]+:)?Fault[\s>]", text))

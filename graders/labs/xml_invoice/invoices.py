@@ -24,6 +24,8 @@ SELLERS = [
     ("BH", "BHD", "Muharraq Cold Chain S.P.C.", "BH220045178900002", ("10", "0")),
     ("PL", "PLN", "Odra Komponenty Sp. z o.o.", "PL7831620455", ("23", "8")),
     ("OM", "OMR", "Sohar Industrial Gases LLC", "OM1100293847", ("5", "0")),
+    ("KR", "KRW", "Hanbit Precision Co., Ltd.", "KR1208147521", ("10", "0")),
+    ("JO", "JOD", "Aqaba Marine Supplies Co.", "JO10034567", ("16", "0")),
 ]
 BUYERS = ["Kestrel Analytics", "Harbour & Finch Dental", "Oakridge Logistics", "Quayside Marine", "Lumen Print Works",
           "Saltmarsh Foods", "Granite Peak Insurance", "Tidewater Clinics", "Copperleaf Studios", "Bäckerei Körner KG",
@@ -52,13 +54,41 @@ def _quantity(rng: random.Random, unit: str) -> Decimal:
     return Decimal(rng.randint(1, 40))
 
 
+# A line-level tie: 0.5 x price ends on half a minor unit; "below"/"above" nudge the price a hair either way.
+_HALF_PRICE = {0: Decimal("1013"), 2: Decimal("4.25"), 3: Decimal("1.125")}
+_NUDGE = {"half": 0, "below": -1, "above": 1}
+
+
+def _tax_amount(rate: Decimal, minor: int, side: str) -> Decimal:
+    """A line amount whose tax at ``rate`` is exactly half a minor unit ("half"), or the nearest amounts
+    whose tax falls just under ("below") or just over ("above") a half."""
+    best = None
+    for units in range(101, 20000):
+        frac = (Decimal(units) * rate / 100) % 1
+        if side == "half" and frac == Decimal("0.5"):
+            return Decimal(units).scaleb(-minor)
+        if side == "below" and frac < Decimal("0.5") and (best is None or frac > best[0]):
+            best = (frac, units)
+        if side == "above" and frac > Decimal("0.5") and (best is None or frac < best[0]):
+            best = (frac, units)
+    assert best is not None, (rate, side)
+    return Decimal(best[1]).scaleb(-minor)
+
+
 def _edge_line(kind: str, minor: int, rate: Decimal, line_no: int) -> Line:
-    """A line whose exact amount ends on a half: float rounding gets it wrong, Decimal half-up does not."""
-    price = {"half": Decimal("4.25") if minor == 2 else Decimal("1.125") if minor == 3 else Decimal("1013"),
-             "huge": Decimal("987654321098765.43")}[kind]
-    if kind == "half":
+    """A line on a rounding edge: float rounding gets the ties wrong, Decimal half-up does not."""
+    if kind == "huge":
+        return Line(line_no, None, "Hydro plant EPC contract, milestone payment", Decimal(3), "EA",
+                    Decimal("987654321098765.43"), None, rate)
+    if kind in _NUDGE:
+        price = _HALF_PRICE[minor] + Decimal(_NUDGE[kind]).scaleb(-4)
         return Line(line_no, "BRS-SHV", "Brass shavings, per kg", Decimal("0.5"), "KGM", price, None, rate)
-    return Line(line_no, None, "Hydro plant EPC contract, milestone payment", Decimal(3), "EA", price, None, rate)
+    if kind.startswith("tax-"):
+        amount = _tax_amount(rate, minor, kind[4:])
+        return Line(line_no, "SRV-AUD", "Audit fee", Decimal(1), "EA", amount, None, rate)
+    # "discount": a discount with one decimal more than the currency has, ending on a half
+    price, discount = (Decimal(1000), Decimal("12.5")) if minor == 0 else (Decimal(10), Decimal(1005).scaleb(-minor - 1))
+    return Line(line_no, "FLT-HEPA", "HEPA filter cartridge", Decimal(1), "EA", price, discount, rate)
 
 
 def _random_lines(rng: random.Random, count: int, step: int, rates: tuple, minor: int, spread: bool) -> list:
@@ -96,13 +126,15 @@ def make_invoice(rng: random.Random, n: int, edge: str | None = None, lexical: b
         country, currency, seller_name, vat, rates = SELLERS[0]
     minor = MINOR.get(currency, 2)
     step = rng.choice([1, 1, 10])
-    count = rng.randint(2 if spread else 1, 4) if edge is None else 2 if edge == "half" else 0
+    # Line-level edges come with other lines; tax-level ones alone, so the edge line is its rate's whole taxable amount.
+    count = rng.randint(2 if spread else 1, 4) if edge is None else 2 if edge in _NUDGE or edge == "discount" else 0
     # The huge-amount edge stays alone so that its totals keep within the XSD's 18 digits.
     lines = _random_lines(rng, count, step, rates, minor, spread)
     while _has_tie(lines, minor):
         lines = _random_lines(rng, count, step, rates, minor, spread)
     if edge:
-        lines.append(_edge_line(edge, minor, Decimal(rates[0]), (len(lines) + 1) * step))
+        rate = next((Decimal(r) for r in rates if Decimal(r)), Decimal(rates[0])) if edge.startswith("tax-") else Decimal(rates[0])
+        lines.append(_edge_line(edge, minor, rate, (len(lines) + 1) * step))
     used = sorted({ln.rate for ln in lines}, reverse=rng.random() < 0.5)
     issue = dt.date(2023, 1, 1) + dt.timedelta(days=rng.randrange(900))
     due = issue + dt.timedelta(days=rng.choice([14, 30, 45, 60])) if rng.random() < 0.8 else None

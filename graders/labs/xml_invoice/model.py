@@ -55,7 +55,12 @@ class Fault:
 
     soap: str
     code: str  # the standard code's local name
-    suffix: str = ""  # SOAP 1.1 refinement, e.g. ".Timeout"
+    suffix: str = ""  # dots after it as written: a SOAP 1.1 refinement (".Timeout"), or part of a 1.2 code
     subcode: str | None = None  # SOAP 1.2 Subcode value
     texts: tuple = ()  # ((lang, text), ...); SOAP 1.1 uses the first text only
     detail: bool = False
+    # How the code's QName is written: "envelope" (a prefix bound to the envelope's namespace),
+    # "bare-default" (no prefix, the envelope's namespace the default: SOAP 1.2 only), "bare-none"
+    # (no prefix, no default namespace), or a namespace URI (a partner's prefix "app").
+    code_ns: str = "envelope"
+    subcode_in_envelope_ns: bool = False  # a Subcode whose value names a standard code, to mislead

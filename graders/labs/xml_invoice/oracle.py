@@ -5,7 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .model import MINOR, SOAP11, SOAP12, Fault, Invoice
 
-__all__ = ["amounts", "expected_invoice", "expected_fault"]
+__all__ = ["amounts", "expected_invoice", "expected_fault", "expected_code"]
 
 
 def _q(value: Decimal, minor: int) -> Decimal:
@@ -58,9 +58,20 @@ def expected_invoice(inv: Invoice) -> dict:
     }
 
 
+def expected_code(fault: Fault) -> str:
+    """The ``code`` the contract derives from how the fault's QName is written."""
+    if fault.code_ns in ("envelope", "bare-default", fault.soap):
+        # SOAP 1.1 refines codes with dots; in SOAP 1.2 a dot is part of the name.
+        return fault.code if fault.soap == SOAP11 else fault.code + fault.suffix
+    if fault.code_ns == "bare-none":
+        return fault.code + fault.suffix  # no namespace to resolve: read as written
+    return f"{{{fault.code_ns}}}{fault.code}{fault.suffix}"
+
+
 def expected_fault(fault: Fault) -> dict:
     """What classify_fault must return for ``fault``."""
-    english = [t for lang, t in fault.texts if lang == "en"]
+    english = [t for lang, t in fault.texts if lang.lower().split("-")[0] == "en"]
     message = english[0] if english and fault.soap == SOAP12 else fault.texts[0][1]
-    return {"soap_version": "1.1" if fault.soap == SOAP11 else "1.2", "code": fault.code,
-            "message": " ".join(message.split()), "retryable": fault.code in ("Server", "Receiver")}
+    code = expected_code(fault)
+    return {"soap_version": "1.1" if fault.soap == SOAP11 else "1.2", "code": code,
+            "message": " ".join(message.split()), "retryable": code in ("Server", "Receiver")}
