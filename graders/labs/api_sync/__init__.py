@@ -300,13 +300,14 @@ def check_timeout(syncs: tuple, data):
     if not held:
         return failed("the runs ended before any of the CRM's slow responses (a token, a page, an account)",
                       "; ".join(filter(None, (result(s.played)[2] for s in syncs))))
-    waited = [(s, e) for s, e in held if not e.client_gone or e.response.waited > 3 * s.played.config["timeout"]]
+    # When the client hung up is measured in real time, so it varies with the machine's load: the verdict only asks
+    # whether it hung up at all, on a response held 16 times the configured timeout.
+    waited = [(s, e) for s, e in held if not e.client_gone]
     if waited:
         _, e = waited[0]
-        how = "waited for all of it: no timeout?" if not e.client_gone else "hung up long after the timeout"
         return failed(f"{len(waited)} of {len(held)} responses held {SLOW_SECONDS} s (virtual) were not abandoned "
                       "after the configured timeout",
-                      f"{e.method} {e.target}: held {SLOW_SECONDS} s; the client {how}")
+                      f"{e.method} {e.target}: held {SLOW_SECONDS} s; the client waited for all of it: no timeout?")
     what = sorted({"the token" if is_token(e) else "an account" if e.path.count("/") > 2 else "a page"
                    for _, e in held})
     return passed(f"each of the {len(held)} responses held {SLOW_SECONDS} s ({', '.join(what)}) was abandoned after "

@@ -19,7 +19,7 @@ COVERAGE = {
     4: ("one order per order that can be created, ids named in the result — create scene",
         "orders the ERP never accepts (422, closed connections, 503 throughout, a refused token) leave none — "
         "roles invalid, unreachable, expired-then-down, token-refused"),
-    5: ("a create held 60 s: the retry meets 409 with Retry-After, then the replay — role slow",
+    5: ("a create held 190 s: the retry meets 409 with Retry-After, then the replay — role slow",
         "the same key on the retry after the 409 — waits-out-409"),
     6: ("a 422 listing three problems (quantity 0, a one-decimal price, a lower-case sku) — role invalid",
         "a 401 after the refresh, 503 after max_attempts, no answer after max_attempts (status None) — roles "

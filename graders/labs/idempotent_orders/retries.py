@@ -27,14 +27,15 @@ NO_ANSWER = {"timeout": ("time",),
 
 def check_retried(created: Created, data):
     settings = dict(data.settings)
-    most, limit = settings["max_attempts"], 3 * settings["timeout"]
+    most = settings["max_attempts"]
     met, bad = set(), []
     for ref, requests in creates(created.played, data.create_batch).items():
         n = attempts(requests)
         if n > most:
             bad.append(f"{ref}: attempted {n} times; max_attempts is {most}")
         for i, entry in enumerate(requests):
-            if entry.response.stall > 0 and (not entry.client_gone or entry.response.waited > limit):
+            # Hang-up times are real time (load-dependent): only whether the client hung up at all is judged.
+            if entry.response.stall > 0 and not entry.client_gone:
                 bad.append(f"{ref}: a create held {entry.response.stall:g} s was waited out: pass timeout= "
                            "(config['timeout']) on every request")
             how = kind(entry)

@@ -1,13 +1,7 @@
-"""Parent-side support for labs whose submissions talk HTTP to the mock services.
+"""A grading's HTTP stage: scenes (a mock on its own clock and port), virtual time, and records that arrive as data.
 
-A grading is a ``Stage``: it owns the RPC handlers the sandboxed child's
-time goes through (``_iclab_http`` patches ``time.sleep`` and friends to
-call them) and opens one ``Scene`` per probe: a fresh mock service with its
-own ``VirtualClock`` and scenario, served on a loopback port. A clock per
-scene keeps each probe's timeline the same whatever ran before it.
-
-``Stage.play`` runs one entry point through the harness and returns
-``Played``: the learner's call record (as if the entry point had been
+``Stage.play`` runs one entry point through the ``_iclab_http`` harness and
+returns ``Played``: the learner's call record (as if the entry point had been
 called directly), the log records and printed lines, and a snapshot of the
 scene's journal. Verdicts come from what the grader recorded itself: the
 journal and the service state, the virtual clock, and the log records and
@@ -16,43 +10,28 @@ output lines the harness sent while the run went on (``log.record`` and
 and the virtual time. The child's final answer only carries the entry
 point's return value or exception; whether the grader stopped the run is
 known here.
-
-The second half reads journals: which requests are token requests, how a
-request ended (timeout, dropped, throttled, ...), when the server asked the
-client to come back, and how requests group into logical operations.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import threading
-from dataclasses import dataclass, replace
-from functools import lru_cache
-from email.utils import parsedate_to_datetime
+from dataclasses import replace
 from typing import Callable, Iterator, NamedTuple
 
-from mock_services import MAX_REAL_STALL, Delivery, Fault, JournalEntry, MockService, RunningServer, VirtualClock, serve
-from mock_services.faults import retry_after_value
-from mock_services.messages import Response
-from mock_services.problems import problem
-from mock_services.routing import Call
+from mock_services import MAX_REAL_STALL, JournalEntry, MockService, RunningServer, VirtualClock, serve
 
-from ..checks import Environment
-from ..sandbox import CallError, CallRecord, CallStatus
+from ...checks import Environment
+from ...sandbox import CallError, CallRecord, CallStatus
 
-__all__ = ["HARNESS", "StopRun", "Scene", "Stage", "Played", "LogLine", "environment", "is_token", "bearer", "ended",
-           "come_back_at", "kind", "runs", "operations", "correlation", "TRANSIENT", "RETRY_KINDS",
-           "Answer", "DropBeforeAnswer", "Throttle", "LowercaseHeaders", "PerKey"]
+__all__ = ["HARNESS", "StopRun", "Scene", "Stage", "Played", "LogLine", "environment"]
 
 HARNESS = "_iclab_http:run"
 DILATION = 100.0
 # The floor on a dilated read timeout: a loaded machine can take tens of milliseconds to
 # answer an ordinary request, and a spurious timeout would make grading nondeterministic.
 MIN_READ_TIMEOUT = 0.1
-TRANSIENT = {500, 502, 503, 504}
-RETRY_KINDS = ("timeout", "dropped", "transient", "malformed")  # outcomes a client retries with backoff
-MAX_RECORDS = 2000  # log records and output lines kept per run; the rest are counted, not kept
+MAX_RECORDS = 2000  # log records and output lines kept per run; the rest are refused
 MAX_RECORD_CHARS = 8000
 
 
@@ -261,226 +240,3 @@ def environment(stage: Stage, **objects) -> Iterator[Environment]:
         yield Environment(rpc=stage.rpc, objects={"stage": stage, **objects})
     finally:
         stage.close()
-
-
-# -- reading journals -----------------------------------------------------------------
-def is_token(entry: JournalEntry) -> bool:
-    """Whether the entry is a request to the token endpoint."""
-    return entry.method == "POST" and entry.path.endswith("/oauth/token")
-
-
-def bearer(entry: JournalEntry) -> str | None:
-    """The Bearer token a request carried, or None."""
-    scheme, _, value = (entry.header("Authorization") or "").strip().partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
-
-
-def correlation(entry: JournalEntry) -> str | None:
-    value = (entry.header("X-Correlation-ID") or "").strip()
-    return value or None
-
-
-def ended(entry: JournalEntry) -> float:
-    """When the client stopped waiting for this response (virtual time)."""
-    return entry.at + entry.response.waited
-
-
-def come_back_at(entry: JournalEntry) -> float | None:
-    """The virtual instant the response's Retry-After asked the client to wait for, if any."""
-    raw = (entry.response.header("Retry-After") or "").strip()
-    if not raw:
-        return None
-    if raw.isdigit():
-        return ended(entry) + int(raw)
-    try:
-        return parsedate_to_datetime(raw).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-@lru_cache(maxsize=4096)
-def _is_json(body: bytes) -> bool:
-    try:
-        json.loads(body)
-    except (ValueError, RecursionError):
-        return False
-    return True
-
-
-def kind(entry: JournalEntry) -> str:
-    """How a request ended, from the client's side.
-
-    ok | malformed (a 2xx whose body is not JSON) | timeout (the client gave up
-    waiting) | dropped (the server closed the connection) | throttled (429/503
-    with Retry-After) | conflict (409) | transient (5xx or 429 without
-    Retry-After) | unauthorized (401) | refused (other 4xx)
-    """
-    resp = entry.response
-    if resp.delivery is Delivery.CLIENT_GONE:
-        return "timeout"
-    if resp.delivery is Delivery.DROPPED:
-        return "dropped"
-    status = resp.status
-    if 200 <= status < 300:
-        return "ok" if _is_json(resp.body) else "malformed"
-    if status == 409:
-        return "conflict"
-    if status in (429, 503) and come_back_at(entry) is not None:
-        return "throttled"
-    if status in TRANSIENT or status == 429:
-        return "transient"
-    if status == 401:
-        return "unauthorized"
-    return "refused"
-
-
-def operations(entries) -> list[list[JournalEntry]]:
-    """Group a run's requests into logical operations, token requests included, in order of their first request.
-
-    An API operation is a run of requests with the same method and target
-    (token requests in between, e.g. a refresh, do not end it); a token
-    operation is a run of consecutive token requests (its retries).
-    """
-    ops: list[list[JournalEntry]] = []
-    api: list[JournalEntry] | None = None
-    token: list[JournalEntry] | None = None
-    for entry in entries:
-        if is_token(entry):
-            if token is None:
-                token = [entry]
-                ops.append(token)
-            else:
-                token.append(entry)
-            continue
-        token = None
-        if api is not None and (api[-1].method, api[-1].target) == (entry.method, entry.target):
-            api.append(entry)
-        else:
-            api = [entry]
-            ops.append(api)
-    return ops
-
-
-def runs(entries, key: Callable[[JournalEntry], object]) -> list[list[JournalEntry]]:
-    """Group consecutive non-token requests with the same ``key``: one logical operation and its retries."""
-    groups: list[list[JournalEntry]] = []
-    last = object()
-    for entry in entries:
-        if is_token(entry):
-            continue
-        k = key(entry)
-        if groups and k == last:
-            groups[-1].append(entry)
-        else:
-            groups.append([entry])
-            last = k
-    return groups
-
-
-# -- faults the grading services add to the stock ones ------------------------------------
-@dataclass(frozen=True)
-class Answer(Fault):
-    """Answer with a fixed status, headers and body (a gateway's 504, a WAF's empty 403, a text 503)."""
-
-    status: int
-    body: bytes = b""
-    headers: tuple = ()
-    slug: str | None = None  # a problem-details answer (with this type and ``detail`` = body) instead
-    title_only: bool = False  # problem details without a detail member (RFC 9457 makes it optional)
-
-    def before(self, call: Call, service) -> Response:
-        if self.slug is None:
-            return Response(self.status, tuple(self.headers), self.body)
-        answer = problem(self.status, self.slug, self.body.decode(), call.request, tuple(self.headers))
-        if self.title_only:
-            payload = {k: v for k, v in json.loads(answer.body).items() if k != "detail"}
-            answer = replace(answer, body=json.dumps(payload).encode())
-        return answer
-
-
-@dataclass(frozen=True)
-class DropBeforeAnswer(Fault):
-    """Close the connection before the request is processed: nothing committed, no answer."""
-
-    def before(self, call: Call, service) -> Response:
-        return Response(502, (), b"", drop=True)
-
-
-@dataclass(frozen=True)
-class Throttle(Fault):
-    """429 or 503 with a Retry-After as a server might write it: seconds or HTTP-date (past too), padded, any case."""
-
-    seconds: float
-    status: int = 429
-    form: str = "seconds"
-    pad: str = ""  # trailing whitespace after the value (RFC 9110 lets a recipient strip it)
-    name: str = "Retry-After"
-
-    def before(self, call: Call, service) -> Response:
-        now = service.clock.now()
-        if self.form == "seconds":
-            value = str(math.ceil(self.seconds))
-        else:  # a date; in the past when the server's clock is behind the client's
-            value = retry_after_value(self.seconds, "http-date", now) if self.seconds >= 0 else \
-                retry_after_value(0, "http-date", now + self.seconds)
-        slug = "rate-limited" if self.status == 429 else "service-unavailable"
-        detail = "slow down" if self.status == 429 else "the system is briefly unavailable; come back later"
-        return problem(self.status, slug, detail, call.request, ((self.name, value + self.pad),))
-
-
-@dataclass(frozen=True)
-class LowercaseHeaders(Fault):
-    """Send every response header name in lower case, as HTTP/2 servers and some proxies do."""
-
-    def after(self, call: Call, service, response: Response) -> Response:
-        return replace(response, headers=tuple((k.lower(), v) for k, v in response.headers))
-
-
-@dataclass(frozen=True)
-class PerKey(Fault):
-    """Faults by logical resource: the n-th request for one key (an account id, an order ref) gets its own faults.
-
-    ``plan`` is ``((key, selector, (fault, ...)), ...)``; ``key(call)`` names the
-    resource a request is for. Counting per key makes a scenario independent of
-    the order in which a client gets to each resource.
-    """
-
-    plan: tuple
-    key: Callable[[Call], str | None]
-
-    def before(self, call: Call, service):
-        chosen = self._choose(call, service)
-        for fault in chosen:
-            answer = fault.before(call, service)
-            if answer is not None:
-                return answer
-        return None
-
-    def during(self, call: Call, service) -> None:
-        for fault in self._chosen(call, service):
-            fault.during(call, service)
-
-    def after(self, call: Call, service, response: Response) -> Response:
-        for fault in self._chosen(call, service, pop=True):
-            response = fault.after(call, service, response)
-        return response
-
-    def _state(self, service) -> dict:
-        with service.state_lock:
-            return service.__dict__.setdefault("_per_key", {"counts": {}, "chosen": {}})
-
-    def _choose(self, call: Call, service) -> tuple:
-        state = self._state(service)
-        name = self.key(call)
-        with service.state_lock:
-            state["last"] = name  # the resource the client worked on last (e.g. whose refresh a token request is)
-            n = state["counts"][name] = state["counts"].get(name, 0) + 1
-            chosen = tuple(f for key, when, faults in self.plan if key == name and when.selects(n, None)
-                           for f in faults) if name is not None else ()
-            state["chosen"][call.seq] = chosen
-        return chosen
-
-    def _chosen(self, call: Call, service, pop: bool = False) -> tuple:
-        state = self._state(service)
-        with service.state_lock:
-            return state["chosen"].pop(call.seq, ()) if pop else state["chosen"].get(call.seq, ())
