@@ -15,7 +15,7 @@ import pytest
 
 from graders import catalog, engine
 from graders.labs import log_triage as lt
-from graders.labs.log_triage import bundles, findings, hidden as hidden_data
+from graders.labs.log_triage import findings, hidden as hidden_data, render
 from graders.results import Status
 from graders.sandbox import CallRecord, CallStatus
 
@@ -163,7 +163,7 @@ def test_hidden_data_is_deterministic_and_unlike_the_visible_bundle(hidden):
 def test_hidden_lines_cover_every_month_status_class_and_offset(hidden):
     lines = [line for b in hidden.bundles + (hidden.samples,) for line in b.lines]
     gateway = [line.text for line in lines if line.source == "gateway" and line.expected]
-    assert {m for m in bundles.MONTHS if any(f"/{m}/" in text for text in gateway)} == set(bundles.MONTHS)
+    assert {m for m in render.MONTHS if any(f"/{m}/" in text for text in gateway)} == set(render.MONTHS)
     statuses = {line.expected["status"] for line in lines if line.source == "gateway" and line.expected}
     assert {399 < s < 500 for s in statuses} == {True, False} and {400, 499, 500} <= statuses
     offsets = set(re.findall(r"[+-](?:0[0-9]|1[0-4]):?(?:00|30|45)(?=[\]\" ])", "\n".join(line.text for line in lines)))

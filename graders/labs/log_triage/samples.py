@@ -15,7 +15,8 @@ import random
 import string
 from datetime import datetime, timedelta, timezone
 
-from .bundles import Bundle, Event, Line, render_gateway, token, utc_text
+from .bundles import Bundle, Event, Line
+from .render import render_gateway, token, utc_text
 
 __all__ = ["make_samples", "unknown_sources"]
 
