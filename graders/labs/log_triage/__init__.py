@@ -76,7 +76,7 @@ def _answer(call):
 
 @grader.probe("timeline")
 def _probe_timeline(run):
-    calls = tuple(run.call("triage:timeline", folder, cid) for folder, cid, _ in run.data.timelines)
+    calls = run.call_many("triage:timeline", [(folder, cid) for folder, cid, _ in run.data.timelines])
     # The submission's own parse_line answers for every line of the bundles, as timeline() would read them:
     # the timeline is judged against these too, so a parsing mistake is not charged to it again.
     lines = [(b.folder, line) for b in run.data.bundles for line in b.lines if line.source not in b.absent]
