@@ -102,7 +102,7 @@ def test_hostile_sql_is_refused_with_a_reason_and_changes_nothing(case, hidden_d
     text, status, words = HOSTILE[case]
     before = fingerprint(hidden_db)
     folder = sorted(p.name for p in (tmp_path / "tmp").rglob("*"))
-    answer = runner.execute(runner.connect(hidden_db), text, label="summary.sql", seconds=5)
+    answer = runner.execute(runner.session("main"), text, label="summary.sql", seconds=5, on_session=True)
     assert (answer["status"], answer["rows"]) == (status, [])
     assert answer["message"].startswith("summary.sql") and words in answer["message"]
     runner.disconnect()
@@ -267,9 +267,8 @@ def test_the_oracle_agrees_with_the_visible_tests(tmp_path):
 def test_the_reference_sql_matches_the_oracle_on_every_hidden_world(worlds):
     for world in lab.grader.data().worlds:
         exp = world.expected
-        conn = runner.connect(worlds[world.name])
-        got = {name: runner.execute(conn, (REFERENCE / f"{name}.sql").read_text(), label=name, seconds=10)
-               for name in runner.QUERIES}
+        got = {name: runner.execute(runner.session(world.name), (REFERENCE / f"{name}.sql").read_text(),
+                                    label=name, seconds=10, on_session=True) for name in runner.QUERIES}
         assert sorted(map(tuple, got["missing_in_target"]["rows"])) == [(k,) for k in exp.missing]
         assert sorted(map(tuple, got["orphans_in_target"]["rows"])) == [(k,) for k in exp.orphans]
         assert sorted(map(tuple, got["duplicates"]["rows"])) == list(exp.duplicates)

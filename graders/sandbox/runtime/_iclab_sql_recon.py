@@ -12,11 +12,11 @@ Why CPU time and plans rather than a wall clock: a query's verdict must not depe
 machine is. A query is stopped when its own CPU time passes its budget; the wall clock only guards
 against a child that gets no CPU at all.
 
-Why a DuckDB file rather than CSV for the hidden data: the grader builds the file in the parent, so
-types, NULL keys and blank keys arrive exactly as generated, and opening it read-only lets DuckDB
-itself refuse writes, including one hidden inside a SELECT (DuckDB 2 accepts
-``WITH d AS (DELETE ... RETURNING *) SELECT ...``). The scale dataset is generated here, in SQL
-(``prepare_volume``), instead of being copied into every fresh sandbox.
+Why DuckDB files built here rather than CSV: the rows arrive typed, as JSON, so NULL, blank and
+padded keys arrive exactly as generated; this module builds a file per world before any query runs
+and attaches it read-only, so DuckDB itself refuses writes, including one hidden inside a SELECT
+(DuckDB 2 accepts ``WITH d AS (DELETE ... RETURNING *) SELECT ...``). The scale dataset is
+generated here, in SQL, instead of being copied into every fresh sandbox.
 
 Also imported outside the sandbox by bench/sql_recon.py, the grader (``SCHEMA``) and the lab's tests.
 Standard library and duckdb only.
@@ -96,11 +96,14 @@ def connect(database: str, *, threads: int = 2, memory: str = "1GB"):
 
 
 def disconnect() -> None:
-    """Close every cached connection and forget the tables built (the benchmark starts each run cold)."""
+    """Close every cached connection and the grader's tables (the benchmark starts each run cold)."""
     while _CONNECTIONS:
         _, conn = _CONNECTIONS.popitem()
         conn.close()
-    _BUILT.clear()
+    _SESSIONS.clear()
+    _FILES.clear()
+    while _ROOT:
+        _ROOT.pop().close()
 
 
 def single_select(conn, text: str, label: str) -> str:
@@ -160,8 +163,12 @@ class _Watch:
 
 
 def execute(conn, text: str, *, label: str, seconds: float, max_rows: int = 5000,
-            cpu_seconds: float | None = None) -> dict:
-    """Screen and run ``text``; stop it after ``cpu_seconds`` of CPU or ``seconds`` of wall time."""
+            cpu_seconds: float | None = None, on_session: bool = False) -> dict:
+    """Screen and run ``text``; stop it after ``cpu_seconds`` of CPU or ``seconds`` of wall time.
+
+    ``on_session``: run on ``conn`` itself (a world's session, whose default database is that world)
+    instead of a cursor of its own, which would start in another database.
+    """
     duckdb = _duckdb()
     answer = {"status": "ok", "message": "", "columns": [], "rows": [], "row_count": 0, "truncated": False,
               "seconds": 0.0, "cpu_seconds": 0.0}
@@ -171,7 +178,7 @@ def execute(conn, text: str, *, label: str, seconds: float, max_rows: int = 5000
         return {**answer, "status": "refused", "message": str(exc)}
     except Unparsable as exc:
         return {**answer, "status": "error", "message": f"{label} does not parse: {exc}"}
-    cursor = conn.cursor()
+    cursor = conn if on_session else conn.cursor()
     started = time.perf_counter()
     watch = _Watch(cursor, cpu_seconds, seconds)
     try:
@@ -210,7 +217,8 @@ def execute(conn, text: str, *, label: str, seconds: float, max_rows: int = 5000
         return {**answer, "status": "error", "message": f"{label} failed: {message}"}
     finally:
         elapsed = time.perf_counter() - started
-        cursor.close()
+        if not on_session:
+            cursor.close()
     truncated = len(rows) > max_rows
     rows = rows[:max_rows]
     return {**answer, "columns": columns, "types": types, "rows": [[_plain(v) for v in row] for row in rows],
@@ -241,8 +249,8 @@ def run_sql(name: str, world: str, seconds: float, max_rows: int = 5000,
     text, refusal = _read_query(name)
     if refusal is not None:
         return refusal
-    return execute(connect(database(world)), text, label=f"{name}.sql", seconds=seconds, max_rows=max_rows,
-                   cpu_seconds=cpu_seconds)
+    return execute(session(world), text, label=f"{name}.sql", seconds=seconds, max_rows=max_rows,
+                   cpu_seconds=cpu_seconds, on_session=True)
 
 
 def explain_sql(name: str, world: str, cpu_seconds: float = 5.0) -> dict:
@@ -256,7 +264,7 @@ def explain_sql(name: str, world: str, cpu_seconds: float = 5.0) -> dict:
     if refusal is not None:
         return refusal
     label = f"{name}.sql"
-    conn = connect(database(world))
+    conn = session(world)
     try:
         query = single_select(conn, text, label)
     except Refused as exc:
@@ -264,17 +272,14 @@ def explain_sql(name: str, world: str, cpu_seconds: float = 5.0) -> dict:
     except Unparsable as exc:
         return {**_refusal(f"{label} does not parse: {exc}"), "status": "error"}
     duckdb = _duckdb()
-    cursor = conn.cursor()
     try:
-        with _Watch(cursor, cpu_seconds, 60.0) as watch:
-            rows = cursor.execute(f"EXPLAIN (FORMAT JSON) {query}").fetchall()
+        with _Watch(conn, cpu_seconds, 60.0) as watch:
+            rows = conn.execute(f"EXPLAIN (FORMAT JSON) {query}").fetchall()
     except duckdb.InterruptException:
         return {**_refusal(f"{label} could not even be planned within {cpu_seconds:g} s of CPU time"),
                 "status": "cpu_limit" if watch.stopped == "cpu" else "timeout"}
     except duckdb.Error as exc:
         return {**_refusal(f"{label} failed: {_first_line(exc)}"), "status": "error"}
-    finally:
-        cursor.close()
     joins: list[dict] = []
     try:
         for kind, plan in rows:
@@ -378,6 +383,15 @@ FROM (SELECT i, 'TX' || lpad(CAST(CASE WHEN i % 700 = 5 THEN i - 1 ELSE i END AS
 """
 
 
+def _fill_volume(conn, rows: int) -> None:
+    """Create both tables in ``conn``'s current database and fill ``rows`` a side (a multiple of 50)."""
+    if rows <= 0 or rows % 50:
+        raise ValueError("rows must be a positive multiple of 50")
+    conn.execute(SCHEMA)
+    conn.execute(_VOLUME_SOURCE.replace("$rows", str(int(rows))))
+    conn.execute(_VOLUME_TARGET.replace("$rows", str(int(rows))))
+
+
 def build_volume(database: str, rows: int, threads: int = 2) -> None:
     """Write a fresh DuckDB file with ``rows`` source and ``rows`` target rows (rows: a multiple of 50)."""
     if rows <= 0 or rows % 50:
@@ -386,35 +400,24 @@ def build_volume(database: str, rows: int, threads: int = 2) -> None:
     conn = duckdb.connect(database, config={"threads": threads, "enable_external_access": False})
     try:
         conn.execute("SET enable_progress_bar = false")
-        conn.execute(SCHEMA)
-        conn.execute(_VOLUME_SOURCE.replace("$rows", str(int(rows))))
-        conn.execute(_VOLUME_TARGET.replace("$rows", str(int(rows))))
+        _fill_volume(conn, rows)
         conn.execute("CHECKPOINT")
     finally:
         conn.close()
 
 
-def prepare_volume(database: str, rows: int) -> dict:
-    """Build ``rows`` a side at ``database`` (replacing any file there) and return its row counts."""
-    if os.path.lexists(database):
-        os.remove(database)
-    build_volume(database, rows)
-    conn = connect(database)
-    cursor = conn.cursor()
-    try:
-        counts = cursor.execute("SELECT (SELECT count(*) FROM source_txn), (SELECT count(*) FROM target_txn)").fetchone()
-    finally:
-        cursor.close()
-    return {"source_rows": counts[0], "target_rows": counts[1]}
-
-
 # -- the grader's tables, built in this process ----------------------------------------
-# The grader writes the hidden rows as JSON (SPEC); each table set is built here on first use, into
-# a folder made by this process, so no file the submission brought can stand in for it, and a fresh
-# child (after a crash) builds its own again.
+# The grader writes the hidden rows as JSON (SPEC). On first use every world, and the scale tables,
+# is built into a folder this process makes (so no file the submission brought can stand in for
+# one, and a fresh child after a crash builds its own), then attached read-only to one in-memory
+# DuckDB, where each world gets a session whose default database is that world: the learner's
+# ``source_txn`` (or ``main.source_txn``) is that world's table. One instance, not one per world:
+# each costs a thread pool and a tenth of a second to start.
 SPEC = "hidden/tables.json"
 VOLUME = "volume"
-_BUILT: dict[str, str] = {}
+_ROOT: list = []                 # the one DuckDB instance, once open
+_SESSIONS: dict[str, object] = {}
+_FILES: dict[str, str] = {}
 
 
 def _insert(conn, table: str, rows: list) -> None:
@@ -425,36 +428,53 @@ def _insert(conn, table: str, rows: list) -> None:
         conn.execute(f"INSERT INTO {table} VALUES {marks}", [value for row in chunk for value in row])
 
 
-def database(world: str) -> str:
-    """The path of ``world``'s DuckDB file, built from the grader's SPEC the first time it is asked for."""
-    if world in _BUILT:
-        return _BUILT[world]
+def _open_worlds() -> None:
     with open(SPEC, encoding="utf-8") as handle:
         spec = json.load(handle)
     folder = tempfile.mkdtemp(prefix="tables-", dir="tmp" if os.path.isdir("tmp") else None)
-    path = os.path.join(folder, "recon.duckdb")
-    if world == VOLUME:
-        prepare_volume(path, int(spec["volume_rows"]))
-    else:
-        tables = spec["worlds"][world]
-        duckdb = _duckdb()
-        conn = duckdb.connect(path, config={"threads": 1, "enable_external_access": False})
-        try:
-            conn.execute(SCHEMA)
-            _insert(conn, "source_txn", tables["source"])
-            _insert(conn, "target_txn", tables["target"])
-            conn.execute("CHECKPOINT")
-        finally:
-            conn.close()
-    _BUILT[world] = path
-    return path
+    duckdb = _duckdb()
+    root = duckdb.connect(":memory:", config={
+        "autoload_known_extensions": False, "autoinstall_known_extensions": False,
+        "allow_community_extensions": False, "threads": 2, "memory_limit": "1GB"})
+    _ROOT.append(root)
+    root.execute("SET TimeZone = 'UTC'")
+    root.execute("SET enable_progress_bar = false")  # sessions inherit it; it would only fill the output pipe
+    for n, world in enumerate([*spec["worlds"], VOLUME]):
+        alias = f"w{n}"  # mkdtemp's folder and w<n> need no quoting
+        path = os.path.join(folder, f"{alias}.duckdb")
+        root.execute(f"ATTACH '{path}' AS {alias}")
+        root.execute(f"USE {alias}")
+        if world == VOLUME:
+            _fill_volume(root, int(spec["volume_rows"]))
+        else:
+            root.execute(SCHEMA)
+            _insert(root, "source_txn", spec["worlds"][world]["source"])
+            _insert(root, "target_txn", spec["worlds"][world]["target"])
+        root.execute("USE memory")
+        root.execute(f"DETACH {alias}")
+        root.execute(f"ATTACH '{path}' AS {alias} (READ_ONLY)")
+        session = root.cursor()
+        session.execute(f"USE {alias}")
+        _SESSIONS[world], _FILES[world] = session, path
+    root.execute("SET enable_external_access = false")
+    root.execute("SET lock_configuration = true")
+
+
+def session(world: str):
+    """The session whose default database is ``world``'s tables (every world is built on first use)."""
+    if not _ROOT:
+        _open_worlds()
+    return _SESSIONS[world]
+
+
+def database(world: str) -> str:
+    """The file of ``world``'s tables (for tests; queries go through ``session``)."""
+    session(world)
+    return _FILES[world]
 
 
 def table_counts(world: str) -> dict:
-    """Child entry point: build ``world`` if needed and count its rows, for the grader to compare."""
-    cursor = connect(database(world)).cursor()
-    try:
-        counts = cursor.execute("SELECT (SELECT count(*) FROM source_txn), (SELECT count(*) FROM target_txn)").fetchone()
-    finally:
-        cursor.close()
+    """Child entry point: the rows of ``world``'s two tables, for the grader to compare with its own."""
+    counts = session(world).execute(
+        "SELECT (SELECT count(*) FROM source_txn), (SELECT count(*) FROM target_txn)").fetchone()
     return {"source_rows": counts[0], "target_rows": counts[1]}
