@@ -285,6 +285,16 @@ def check_summary_counts(evidence, data):
     return _in_worlds(evidence, data, judge)
 
 
+def _decimal(value) -> Decimal | None:
+    """A returned percentage as a Decimal (a float by its shortest repr), or None when it is no number."""
+    try:
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        return Decimal(value) if isinstance(value, (int, str, Decimal)) and not isinstance(value, bool) else None
+    except (ArithmeticError, TypeError, ValueError):
+        return None
+
+
 def _pct(reconciled: int, keys: int) -> set[Decimal]:
     exact = Decimal(100) * reconciled / keys
     return {exact.quantize(Decimal("0.01"), ROUND_HALF_UP), exact.quantize(Decimal("0.01"), ROUND_HALF_EVEN)}
@@ -308,10 +318,7 @@ def check_summary_reconciled(evidence, data):
             return failed(f"reconciled_keys is {show(got)}; expected {' or '.join(map(str, sorted(accepted)))}",
                           f"{len(exp.unique)} keys occur exactly once on each side; "
                           f"{len(exp.unique) - exp.summary['reconciled_keys']} of them have a mismatch")
-        try:
-            value = Decimal(repr(pct)) if isinstance(pct, float) else Decimal(pct) if isinstance(pct, (int, str, Decimal)) else None
-        except (ArithmeticError, TypeError, ValueError):
-            value = None
+        value = _decimal(pct)
         allowed = _pct(got, exp.source_keys)
         if value is None or not value.is_finite() or value not in allowed:
             return failed(f"reconciled_pct is {show(pct)}; 100 * {got} reconciled / {exp.source_keys} source keys "
