@@ -125,7 +125,8 @@ class Run:
         from .sandbox import Sandbox
 
         return Sandbox(self._sandbox.submission, replace(self._sandbox.limits, **limits),
-                       rpc=self._sandbox.rpc, extra_files=extra_files, new_interpreter=new_interpreter)
+                       rpc=self._sandbox.rpc, extra_files=extra_files, new_interpreter=new_interpreter,
+                       deadline=self._sandbox.deadline)
 
 
 class Grader:

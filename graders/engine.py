@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -12,7 +13,9 @@ from .errors import UsageError
 from .manifest import Lab
 from .masking import mask
 from .results import CheckResult, GradingStatus, LabResult, Status
+from .errors import SubmissionError
 from .sandbox import Sandbox
+from .sandbox.child import copy_submission
 
 __all__ = ["grade", "refused", "missing_files"]
 
@@ -25,10 +28,30 @@ def missing_files(lab: Lab, submission: Path) -> list[str]:
 
 
 def grade(lab: Lab, submission: Path, *, label: str | None = None) -> LabResult:
-    """Grade ``submission`` (a folder holding the learner's files) against ``lab``'s hidden checks."""
+    """Grade ``submission`` (a folder holding the learner's files) against ``lab``'s hidden checks.
+
+    The grader works on its own copy of the submission, made without following
+    links, so nothing a check reads (a static check of the source, say) can
+    point outside what the learner handed in.
+    """
     submission = Path(submission)
     if not submission.is_dir():
         raise UsageError(f"{submission}: no such folder")
+    with tempfile.TemporaryDirectory(prefix="iclab-grade-") as scratch:
+        copy = Path(scratch) / "submission"
+        try:
+            copy_submission(submission, copy)
+        except SubmissionError as exc:
+            return refused(lab, label or submission.name, f"submission refused: {exc}".replace(f"{submission}: ", ""))
+        return _grade(lab, copy, label or submission.name)
+
+
+def _last_use(checks) -> dict[str, int]:
+    """For each probe, the index of the last check that reads its evidence (then the evidence can go)."""
+    return {spec.probe: i for i, spec in enumerate(checks) if spec.probe is not None}
+
+
+def _grade(lab: Lab, submission: Path, label: str) -> LabResult:
     grader = catalog.grader_for(lab)
     started = time.monotonic()
     graded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
@@ -42,25 +65,30 @@ def grade(lab: Lab, submission: Path, *, label: str | None = None) -> LabResult:
         outcomes = [(spec, errored(reason), 0.0) for spec in grader.checks]
     else:
         preload = tuple(dict.fromkeys(ep.module for ep in lab.entry_points)) if grader.preload else ()
+        budget = lab.limits.grading_budget
         with grader.open_environment() as env, Sandbox(
-            submission, lab.limits, rpc=env.rpc, extra_files=grader.files(), preload=preload
+            submission, lab.limits, rpc=env.rpc, extra_files=grader.files(), preload=preload,
+            deadline=started + budget,
         ) as sandbox:
             run = Run(sandbox, grader.data(), env)
             evidence_cache: dict[str, object] = {}
-            for spec in grader.checks:
+            last_use = _last_use(grader.checks)
+            for i, spec in enumerate(grader.checks):
                 t0 = time.monotonic()
-                if t0 - started > lab.limits.grading_budget:
+                if t0 - started > budget:
                     # A submission slow on every call must not hold a batch hostage.
-                    outcome = errored(f"not run: the grading used up its {lab.limits.grading_budget:g} s budget")
+                    outcome = errored(f"not run: the grading used up its {budget:g} s budget")
                     outcomes.append((spec, outcome, 0.0))
                     continue
                 outcome = _judge(spec, grader, run, evidence_cache, problems)
                 outcomes.append((spec, outcome, time.monotonic() - t0))
+                if spec.probe is not None and last_use.get(spec.probe) == i:
+                    evidence_cache.pop(spec.probe, None)  # the answers are judged: the grader's memory stays flat
 
     checks = tuple(_result(spec, outcome, duration) for spec, outcome, duration in outcomes)
     score = round(sum(c.points for c in checks), 2)
     return LabResult(
-        lab=lab.id, title=lab.title, submission=label or submission.name, checks=checks,
+        lab=lab.id, title=lab.title, submission=label, checks=checks,
         score=score, max_score=round(grader.max_score, 2), tool_version=__version__,
         graded_at=graded_at, duration=round(time.monotonic() - started, 3), problems=tuple(problems),
     )

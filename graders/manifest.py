@@ -140,6 +140,7 @@ def load_lab(folder: Path) -> Lab:
         cpu_seconds=int(limits_data.get("cpu_seconds", 60)),
         file_mb=int(limits_data.get("file_mb", 64)),
         network=bool(limits_data.get("network", bool(data["services"]))),
+        libraries=tuple(limits_data.get("libraries", ())),
     )
     return Lab(
         id=data["id"], title=data["title"], summary=data["summary"], minutes=data["minutes"],

@@ -32,7 +32,8 @@ def serve_forever(
     def log(line: str) -> None:
         echo(f"  {line}")
 
-    running = serve(service, info.default_port if port is None else port, log=log if log_requests else None)
+    running = serve(service, info.default_port if port is None else port, log=log if log_requests else None,
+                    admin=True)
     try:
         for line in _banner(running.url, service.scenario.name, seed, info, service.clock.dilation):
             echo(line)

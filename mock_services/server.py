@@ -51,6 +51,7 @@ class _Server(ThreadingHTTPServer):
         family: socket.AddressFamily,
         service: MockService,
         log: Callable[[str], None] | None,
+        sock: socket.socket | None = None,
     ) -> None:
         self.address_family = family
         self.service = service
@@ -60,7 +61,12 @@ class _Server(ThreadingHTTPServer):
         self._connections_lock = threading.Lock()
         self._busy = 0
         self._idle = threading.Condition()
-        super().__init__((host, port), _Handler)
+        super().__init__((host, port), _Handler, bind_and_activate=sock is None)
+        if sock is not None:  # already bound and listening (in a sandbox's network, by its fork server)
+            self.socket.close()
+            self.socket = sock
+            self.server_address = sock.getsockname()
+            self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     def busy(self, delta: int) -> None:
         """Count requests being served, so callers can wait for quiet."""
@@ -297,14 +303,25 @@ class RunningServer:
 
 
 def serve(
-    service: MockService, port: int = 0, host: str = "127.0.0.1", log: Callable[[str], None] | None = None
+    service: MockService, port: int = 0, host: str = "127.0.0.1", log: Callable[[str], None] | None = None,
+    *, admin: bool = False, sock: socket.socket | None = None,
 ) -> RunningServer:
-    """Start ``service`` on a loopback port (0: any free one) in a daemon thread."""
+    """Start ``service`` on a loopback port (0: any free one) in a daemon thread.
+
+    ``admin``: answer the ``/__admin`` API (journal, reset, scenario, clock),
+    for a person poking a mock by hand; off by default, and always off in
+    grading, where a submission could otherwise rewrite the evidence.
+    ``sock``: a loopback socket already listening (the sandbox's network
+    hands one out), served instead of binding a new one.
+    """
     if host not in LOOPBACK_HOSTS:
         raise UnsafeHost(f"mocks listen on loopback only (127.0.0.1, localhost, ::1), not {host!r}")
     address, family = LOOPBACK_HOSTS[host]
+    if sock is not None and sock.getsockname()[0] not in ("127.0.0.1", "::1"):
+        raise UnsafeHost(f"mocks listen on loopback only, not {sock.getsockname()[0]!r}")
+    service.admin_enabled = admin
     try:
-        server = _Server(address, port, family, service, log)
+        server = _Server(address, port, family, service, log, sock)
     except OSError as exc:
         raise PortUnavailable(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from exc
     thread = threading.Thread(

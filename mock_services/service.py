@@ -5,7 +5,9 @@ For each request it routes, asks the scenario which faults apply, runs
 their ``before`` hooks, checks the Bearer token and the Idempotency-Key,
 runs ``during`` hooks and the route's handler, runs ``after`` hooks,
 stores the idempotent result, and journals what happened. Admin requests
-(``/__admin/...``) are answered but never journaled.
+(``/__admin/...``) are answered but never journaled, when the admin API is
+on (``serve(..., admin=True)``, as ``iclab mock serve`` does); otherwise they
+are ordinary requests to routes that do not exist: a 404, journaled.
 """
 
 from __future__ import annotations
@@ -142,9 +144,11 @@ class MockService:
 
     # -- the pipeline ---------------------------------------------------------------
 
+    admin_enabled = False  # serve(admin=True) turns the /__admin API on for this service
+
     def handle(self, request: Request) -> Response:
         """Answer one request, journaling it (admin requests excepted)."""
-        if request.path == "/__admin" or request.path.startswith("/__admin/"):
+        if self.admin_enabled and (request.path == "/__admin" or request.path.startswith("/__admin/")):
             return self._finish(request, admin.handle(self, request))
         seq, at = self.journal.reserve(), self.clock.now()
         route, params, allowed = self.router.match(request.method, request.path)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .. import paths
 from ..errors import SubmissionError
-from . import isolation, zygote
+from . import isolation, launcher, rootfs, zygote
 from .runtime import _iclab_wire as wire
 from .runtime._iclab_proc import tree_cpu_seconds, tree_memory_kb
 
@@ -35,6 +35,25 @@ _SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", ".pytest_cache", "node_mod
 
 class ProtocolError(Exception):
     """The child broke the answer channel."""
+
+
+# An honest child nests values at most wire.MAX_DEPTH deep, plus the tagged wrappers around them;
+# a deeper one was written by hand to reach the grader's recursion limit in a check.
+_MAX_DEPTH = 2 * wire.MAX_DEPTH + 20
+
+
+def _deeper_than(value, limit: int) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+            stack.extend((k, depth + 1) for k in item if isinstance(k, tuple))
+        elif isinstance(item, (list, tuple, frozenset)):
+            stack.extend((v, depth + 1) for v in item)
+    return False
 
 
 def copy_submission(src: Path, dest: Path) -> None:
@@ -61,21 +80,37 @@ def copy_submission(src: Path, dest: Path) -> None:
 
 
 def _sandbox_base() -> Path:
+    """The folder every sandbox's folder lives in: traversable, not listable (names are random).
+
+    Sandboxes run as other ids than the grader (namespace mode as root,
+    process mode with an id of its own), which must reach their own folder.
+    """
     base = Path(tempfile.gettempdir()) / f"iclab-sandboxes-{os.getuid()}"
-    base.mkdir(mode=0o700, exist_ok=True)
+    base.mkdir(mode=0o711, exist_ok=True)
+    if base.stat().st_mode & 0o777 != 0o711:
+        os.chmod(base, 0o711)
     return base
 
 
 _BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC"}
 
 
-def _child_env(work: Path, token: str) -> dict[str, str]:
+def _child_env(work: Path, token: str, mode: str, scratch: str = "/tmp") -> dict[str, str]:
+    if mode == isolation.Isolation.NAMESPACE:  # the child sees its folder as /work and a private scratch folder
+        return {**_BASE_ENV, "HOME": WORK, "TMPDIR": scratch, "ICLAB_SANDBOX_TOKEN": token}
     return {**_BASE_ENV, "HOME": str(work), "TMPDIR": str(work / "tmp"), "ICLAB_SANDBOX_TOKEN": token}
 
 
-def _isolate_config(work: Path, rt: Path) -> dict:
-    return {"work": str(work), "rt": str(rt), "base": str(_sandbox_base()),
-            "hide": [str(p) for p in paths.hidden_from_learners()]}
+WORK = "/submission"  # where a namespace-mode child finds its folder (= runtime/_iclab_isolate.WORK)
+TMP_MB = 16     # its private /tmp
+
+
+def _own(folder: Path, uid: int) -> None:
+    """Hand a fresh sandbox folder to the unprivileged id the child runs as."""
+    os.chown(folder, uid, uid)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
 
 
 class _OutputDrain(threading.Thread):
@@ -111,9 +146,10 @@ class ChildProcess:
         self.importing: str | None = None
 
     @staticmethod
-    def prepare(submission: Path, extra_files: dict[str, bytes]) -> Path:
-        """A fresh sandbox folder: work/ (the submission and hidden inputs)."""
+    def prepare(submission: Path, extra_files: dict[str, bytes], mode: str) -> Path:
+        """A fresh sandbox folder: work/ (the submission and hidden inputs), owned by the id the child runs as."""
         root = Path(tempfile.mkdtemp(prefix="sb-", dir=_sandbox_base()))
+        os.chmod(root, 0o711)
         work = root / "work"
         work.mkdir()
         copy_submission(submission, work)
@@ -122,34 +158,49 @@ class ChildProcess:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         (work / "tmp").mkdir(exist_ok=True)
+        uid = launcher.child_host_uid() if mode == isolation.Isolation.NAMESPACE else isolation.process_uid()
+        if uid is not None:
+            _own(work, uid)
         return root
 
     @classmethod
     def start(cls, root: Path, limits, mode: str, *, new_interpreter: bool = False) -> "ChildProcess":
-        """Launch the child in ``root`` and wait for its hello; SubmissionError if it never says it.
+        """Start the child in ``root`` and wait for its hello; SubmissionError if it never says it.
 
         In namespace mode the child is forked by this thread's warm fork server
-        (zygote.py); otherwise, if that server fails, or with ``new_interpreter``
-        (a process that shares nothing with any earlier one, not even the hash
-        seed), a new interpreter is launched.
+        (zygote.py) unless its lab needs libraries that server lacks, or
+        ``new_interpreter`` asks for a process that shares nothing with any
+        earlier one, not even the hash seed; then (or if that server fails) a
+        new interpreter is launched, in the same kind of sandbox. In process
+        mode a new interpreter is launched as a plain process.
         """
         work = root / "work"
         token = secrets.token_hex(8)
-        env = _child_env(work, token)
-        config = {"workdir": str(work), "limits": limits.for_child(), "site": zygote.site_dirs()}
+        env = _child_env(work, token, mode)
+        hidden = paths.hidden_from_learners()
+        if mode == isolation.Isolation.NAMESPACE:
+            config = {"workdir": WORK, "limits": limits.for_child(), "site": zygote.site_dirs()}
+        else:
+            config = {"workdir": str(work), "limits": limits.for_child(), "site": zygote.site_dirs(),
+                      "seccomp": True}
         proc = None
-        # Two tries: a server that died since its last child is noticed on the first and replaced.
         forked = mode == isolation.Isolation.NAMESPACE and zygote.enabled() and not new_interpreter
+        # Two tries: a server that died since its last child is noticed on the first and replaced.
         for _ in range(2 if forked else 0):
             try:
-                server = zygote.for_this_thread(_sandbox_base(), _BASE_ENV, network=limits.network)
-                config["isolate"] = _isolate_config(work, server.rt)
-                proc = server.spawn(config, env, work)
+                server = zygote.for_this_thread(_sandbox_base(), _BASE_ENV, network=limits.network, hidden=hidden)
+                wanted = set(rootfs.closure(tuple(limits.libraries)))
+                if not wanted <= {name for name, _ in server.plan.libraries}:
+                    break  # a library the server's root lacks: this child gets a root of its own
+                seal = {"tmp_mb": TMP_MB, "hide": server.plan.hide(tuple(limits.libraries)),
+                        "drop_to_uid": launcher.child_host_uid() is not None, "scratch": server.plan.scratch}
+                env = _child_env(work, token, mode, server.plan.scratch)
+                proc = server.spawn(config, env, work, seal)
                 break
             except zygote.ZygoteError:
                 proc = None
         if proc is None:
-            proc = cls._launch(root, config, env, limits, mode)
+            proc = cls._launch(root, config, env, limits, mode, hidden)
         os.set_blocking(proc.stdin.fileno(), False)
         drain = _OutputDrain(proc.stderr)
         drain.start()
@@ -162,20 +213,55 @@ class ChildProcess:
         return child
 
     @staticmethod
-    def _launch(root: Path, config: dict, env: dict[str, str], limits, mode: str) -> subprocess.Popen:
+    def _launch(root: Path, config: dict, env: dict[str, str], limits, mode: str, hidden: list[Path]):
         """A new interpreter for the child, with its own copy of the runtime."""
         work, rt = root / "work", root / "rt"
         zygote.copy_runtime(rt)
-        if mode == isolation.Isolation.NAMESPACE:
-            config["isolate"] = _isolate_config(work, rt)
-        # -S skips site.py and its .pth hooks (a third of the child's start-up); the
-        # child adds the site-packages folders itself, so installed libraries still import.
-        python_argv = [sys.executable, "-I", "-S", str(rt / "_iclab_child.py"), wire.json.dumps(config)]
-        argv = isolation.launch_command(mode, python_argv, network=limits.network)
-        return subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=str(work), env=env, start_new_session=True, close_fds=True,
-        )
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        if mode != isolation.Isolation.NAMESPACE:
+            try:
+                plan = rootfs.plan_root(rt, hidden, libraries=tuple(limits.libraries))
+            except rootfs.RootError as exc:
+                raise SubmissionError(f"the sandbox could not start: {exc}") from None
+            from . import network
+
+            config["landlock"] = {**rootfs.landlock_rules(plan, work),
+                                  "ports": network.process_ports() if limits.network else []}
+            uid = isolation.process_uid()
+            ids = {}
+            if uid is not None:
+                ids = {"user": uid, "group": uid, "extra_groups": []}
+            # -S skips site.py and its .pth hooks (a third of the child's start-up); the child adds the
+            # site-packages folders itself, so installed libraries still import.
+            return subprocess.Popen([sys.executable, "-I", "-S", str(rt / "_iclab_child.py"), wire.json.dumps(config)],
+                                    cwd=str(work), env=env, start_new_session=True, close_fds=True, **pipes, **ids)
+        try:
+            plan = rootfs.plan_root(rt, hidden, libraries=tuple(limits.libraries))
+        except rootfs.RootError as exc:
+            raise SubmissionError(f"the sandbox could not start: {exc}") from None
+        join = None
+        if limits.network:
+            holder = zygote.current(True)
+            if holder is None and zygote.enabled():
+                try:
+                    holder = zygote.for_this_thread(_sandbox_base(), _BASE_ENV, network=True, hidden=hidden)
+                except zygote.ZygoteError:
+                    holder = None
+            if holder is not None:
+                join = holder.namespaces()  # the thread's network, where its mock services listen
+        env = _child_env(work, env["ICLAB_SANDBOX_TOKEN"], mode, plan.scratch)
+        try:
+            extra = {"child": config, "open": [str(work)], "open_at": [zygote.SANDBOXES], "work": zygote.SANDBOXES,
+                     "tmp_mb": TMP_MB, "hide": [], "seccomp": True,
+                     "drop_to_uid": launcher.child_host_uid() is not None,
+                     "host_network": bool(limits.network and join is None)}
+            return launcher.boot("child", plan, rt, network=bool(limits.network), extra=extra,
+                                 cwd=root, env=env, join=join, **pipes)
+        except launcher.BootError as exc:
+            raise SubmissionError(f"the sandbox could not start: {exc}") from None
+        finally:
+            for fd in (join or {}).values():
+                os.close(fd)
 
     def kill(self) -> None:
         """Stop the child and everything it started."""
@@ -188,7 +274,7 @@ class ChildProcess:
             except (ProcessLookupError, PermissionError):
                 pass
         if self.mode == isolation.Isolation.PROCESS:
-            _sweep(self.token, proc.pid)
+            _sweep(self.token, proc.pid, isolation.process_uid())
         for stream in (proc.stdin, proc.stdout):
             try:
                 stream.close()
@@ -248,10 +334,12 @@ class ChildProcess:
         line, _, self.buf = self.buf.partition(b"\n")
         try:
             message = wire.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
             raise ProtocolError(f"the process broke the answer channel ({exc.__class__.__name__})") from None
         if not isinstance(message, dict):
             raise ProtocolError("the process broke the answer channel (not an object)")
+        if _deeper_than(message, _MAX_DEPTH):
+            raise ProtocolError(f"the process sent a value nested deeper than {_MAX_DEPTH} levels")
         return message
 
     def read_message(self, deadline: float):
@@ -273,26 +361,72 @@ class ChildProcess:
             self.buf += chunk
 
 
-def _sweep(token: str, pgid: int) -> None:
-    """Kill leftovers of a process-mode child: its group, its session, anything carrying its token."""
+def _uid_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _sweep(token: str, pgid: int, uid: int | None) -> None:
+    """Kill leftovers of a process-mode child, and delete what it left in the shared scratch folders.
+
+    With an id of its own (the grader runs as root), every process of that id
+    dies, however it escaped (a new session, an empty environment), and every
+    file it left in /tmp, /var/tmp and /dev/shm goes. Otherwise: its group,
+    its session and anything carrying its token.
+    """
     needle = f"ICLAB_SANDBOX_TOKEN={token}".encode()
     me = os.getpid()
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        pid = int(entry)
+    for _ in range(3 if uid is not None else 1):  # a process may fork while the sweep runs: go round again
+        hits = 0
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+            if not entry.isdigit() or int(entry) == me:
+                continue
+            pid = int(entry)
+            if uid is not None:
+                hit = _uid_of(pid) == uid
+            else:
+                try:
+                    with open(f"/proc/{pid}/stat", "rb") as fh:
+                        fields = fh.read().rsplit(b")", 1)[1].split()
+                    pgrp, sid = int(fields[2]), int(fields[3])
+                    hit = pgrp == pgid or sid == pgid
+                    if not hit:
+                        with open(f"/proc/{pid}/environ", "rb") as fh:
+                            hit = needle in fh.read()
+                except (OSError, IndexError, ValueError):
+                    continue
+            if hit:
+                hits += 1
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        if not hits:
+            break
+    if uid is not None:
+        for scratch in ("/tmp", "/var/tmp", "/dev/shm"):
+            _remove_owned(Path(scratch), uid)
+
+
+def _remove_owned(folder: Path, uid: int) -> None:
+    """Delete every entry directly in ``folder`` that belongs to ``uid`` (and everything under it)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
         try:
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-            pgrp, sid = int(fields[2]), int(fields[3])
-            hit = pgrp == pgid or sid == pgid
-            if not hit:
-                with open(f"/proc/{pid}/environ", "rb") as fh:
-                    hit = needle in fh.read()
-        except (OSError, IndexError, ValueError):
+            if entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
             continue
-        if hit:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass

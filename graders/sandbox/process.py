@@ -49,8 +49,12 @@ class Limits:
     cpu_seconds: int = 60
     file_mb: int = 64
     output_chars: int = 20_000
-    response_bytes: int = 8_000_000
+    response_bytes: int = 4_000_000   # one answer
+    answer_budget: int = 24_000_000   # all the answers of one sandbox (one grading): the grader's memory stays bounded
     network: bool = False
+    # Installed distributions the child may import besides the standard library (and what they need);
+    # nothing else of site-packages is in its root (namespace mode) or readable (process mode).
+    libraries: tuple[str, ...] = ()
     start_timeout: float = 15.0
     grading_budget: float = 120.0
 
@@ -78,9 +82,13 @@ class Sandbox:
         extra_files: dict[str, bytes] | None = None,
         preload: tuple[str, ...] = (),
         new_interpreter: bool = False,
+        deadline: float | None = None,
     ):
         self.submission = Path(submission)
         self.new_interpreter = new_interpreter
+        # When the whole grading must be over (time.monotonic()); no call waits past it, whatever the child says.
+        self.deadline = deadline
+        self.answer_bytes = 0
         self.limits = limits
         self.rpc = dict(rpc or {})
         self.extra_files = dict(extra_files or {})
@@ -113,7 +121,7 @@ class Sandbox:
         """A fresh child on a fresh copy of the submission."""
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
-        self._root = ChildProcess.prepare(self.submission, self.extra_files)
+        self._root = ChildProcess.prepare(self.submission, self.extra_files, self.mode)
         self._child = ChildProcess.start(self._root, self.limits, self.mode, new_interpreter=self.new_interpreter)
         self.starts += 1
         return self._child
@@ -184,6 +192,9 @@ class Sandbox:
 
     def _fail_fast(self, c: "Call") -> CallRecord | None:
         module = c.target.partition(":")[0]
+        if self._poisoned is None and self.deadline is not None and time.monotonic() >= self.deadline:
+            self._poisoned = CallRecord(c.target, c.args, c.kwargs, CallStatus.TIMED_OUT,
+                                        detail="the grading's time budget (used up; not run)")
         if self._poisoned is not None:
             return CallRecord(c.target, c.args, c.kwargs, self._poisoned.status, detail=self._poisoned.detail)
         if self._timeouts.get(c.target, 0) >= _MAX_TIMEOUTS_PER_TARGET:
@@ -221,6 +232,7 @@ class Sandbox:
         timeout = self._timeout_of(first)
         cpu_check: float | None = None  # while a learner module imports: when to look at its CPU time next
         cpu_base = 0.0
+        clock_restarted = False  # an import restarts a call's clock once; more "importing" events do not
         while k < len(stretch):
             c = stretch[k]
             try:
@@ -236,9 +248,16 @@ class Sandbox:
                     if used >= self.limits.import_cpu * 0.98:
                         return records + [self._timed_out(child, c, call_started, timeout, cpu=used)]
                     cpu_check = now + max(0.05, self.limits.import_cpu - used)
+                if self.deadline is not None and now >= self.deadline:
+                    self._kill()
+                    self._poisoned = CallRecord(c.target, c.args, c.kwargs, CallStatus.TIMED_OUT,
+                                                detail="the grading's time budget (stopped)")
+                    return records + [self._poisoned]
                 wait = call_started + timeout - now
                 if wait <= 0:
                     return records + [self._timed_out(child, c, call_started, timeout)]
+                if self.deadline is not None:
+                    wait = min(wait, self.deadline - now)
                 if cpu_check is not None:
                     wait = max(0.0, min(wait, cpu_check - now))
                 if outgoing:  # the pipe is non-blocking: write what fits now, select for the rest
@@ -254,6 +273,14 @@ class Sandbox:
                     chunk = os.read(fd_r, 1 << 20)
                     if not chunk:
                         return records + [self._crashed(child, c.target, c.args, c.kwargs, call_started)]
+                    self.answer_bytes += len(chunk)
+                    if self.answer_bytes > self.limits.answer_budget:
+                        self._kill()
+                        self._poisoned = CallRecord(
+                            c.target, c.args, c.kwargs, CallStatus.CRASHED,
+                            detail=f"its answers passed the grading's {self.limits.answer_budget // 1_000_000} MB "
+                                   "budget (stopped)")
+                        return records + [self._poisoned]
                     child.buf += chunk
                     if len(child.buf) > limit and b"\n" not in child.buf:
                         self._kill()
@@ -265,7 +292,10 @@ class Sandbox:
                 outgoing += self._answer_rpc(message)
                 continue
             if message.get("event") == "importing":
-                child.importing = message.get("module")
+                if clock_restarted:
+                    continue  # written by hand to hold the clock back: the call keeps its deadline
+                clock_restarted = True
+                child.importing = str(message.get("module"))[:200]
                 # The call's clock restarts for the import; a learner module also gets a CPU
                 # budget (trusted harnesses may import heavy libraries such as duckdb).
                 call_started = time.monotonic()
@@ -287,6 +317,7 @@ class Sandbox:
             records.append(self._record(c.target, c.args, c.kwargs, message, now - call_started))
             k += 1
             call_started = now
+            clock_restarted = False
             if k < len(stretch):
                 timeout = self._timeout_of(stretch[k])
         return records

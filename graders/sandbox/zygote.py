@@ -21,11 +21,12 @@ import time
 import weakref
 from pathlib import Path
 
-from . import isolation
+from . import launcher, rootfs
 
 __all__ = ["ForkedProcess", "Zygote", "ZygoteError", "copy_runtime", "enabled", "for_this_thread", "site_dirs"]
 
 _RUNTIME_DIR = Path(__file__).with_name("runtime")
+SANDBOXES = "/.sandboxes"  # = runtime/_iclab_isolate.SANDBOXES: where the sandboxes' folder is in the root
 _REPLY_TIMEOUT = 15.0
 
 
@@ -65,22 +66,28 @@ def _shutdown(sock: socket.socket, proc: subprocess.Popen, root: Path) -> None:
 class Zygote:
     """One fork server process and the socket to it; each thread uses its own (``for_this_thread``)."""
 
-    def __init__(self, base: Path, env: dict[str, str], *, network: bool):
+    def __init__(self, base: Path, env: dict[str, str], *, network: bool, hidden: list[Path]):
         self._lock = threading.Lock()
+        self.network = network
+        self.base = base
         self.root = Path(tempfile.mkdtemp(prefix="zy-", dir=base))
+        os.chmod(self.root, 0o755)  # the runtime is bound from here, read by an unprivileged id
         self.rt = self.root / "rt"
         copy_runtime(self.rt)
+        try:
+            self.plan = rootfs.plan_root(self.rt, hidden)
+        except rootfs.RootError as exc:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise ZygoteError(str(exc)) from None
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {"control": theirs.fileno(), "site": site_dirs(), "network": network}
-        argv = isolation.launch_command(
-            isolation.Isolation.NAMESPACE,
-            [sys.executable, "-I", "-S", str(self.rt / "_iclab_zygote.py"), json.dumps(config)], network=network)
         log = open(self.root / "server.log", "wb")
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                                         cwd=str(self.root), env=env, pass_fds=[theirs.fileno()],
-                                         start_new_session=True)
-        except OSError as exc:
+            self.proc = launcher.boot(
+                "zygote", self.plan, self.rt, network=network, cwd=self.root, env=env, stderr=log,
+                extra={"control": theirs.fileno(), "site": site_dirs(), "seccomp": True,
+                       "open": [str(base)], "open_at": [SANDBOXES]},
+                pass_fds=(theirs.fileno(),))
+        except launcher.BootError as exc:
             self.sock.close()
             shutil.rmtree(self.root, ignore_errors=True)
             raise ZygoteError(f"the fork server could not start: {exc}") from None
@@ -90,16 +97,17 @@ class Zygote:
         self._finalizer = weakref.finalize(self, _shutdown, self.sock, self.proc, self.root)
         self.dead = False
         try:
-            self._receive()  # its hello, sent once a test child went through the whole set-up
+            hello, _ = self._receive()  # sent once a test child went through the whole set-up
         except ZygoteError:
             self.close()
             raise
+        self.seccomp = bool(hello.get("seccomp"))
 
     def close(self) -> None:
         self.dead = True
         self._finalizer()
 
-    def _receive(self) -> dict:
+    def _receive(self) -> tuple[dict, list[int]]:
         deadline = time.monotonic() + _REPLY_TIMEOUT
         while True:
             ready, _, _ = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))
@@ -108,15 +116,17 @@ class Zygote:
             if time.monotonic() >= deadline:
                 self._fail("did not answer")
         try:
-            data = self.sock.recv(65536)
+            data, fds, _flags, _addr = socket.recv_fds(self.sock, 65536, 4)
         except OSError as exc:
             self._fail(str(exc))
         if not data:
             self._fail("stopped")
         reply = json.loads(data)
         if not reply.get("ok"):
+            for fd in fds:
+                os.close(fd)
             raise ZygoteError(f"the fork server refused: {reply.get('error')}")
-        return reply
+        return reply, fds
 
     def _fail(self, what: str):
         try:
@@ -126,7 +136,7 @@ class Zygote:
         self.close()
         raise ZygoteError(f"the fork server {what}" + (f": {log}" if log else ""))
 
-    def _request(self, request: dict, fds: list[int] = ()) -> dict:
+    def _request(self, request: dict, fds: list[int] = ()) -> tuple[dict, list[int]]:
         with self._lock:  # one request at a time, even if a child is stopped from another thread
             if self.dead:
                 raise ZygoteError("the fork server is stopped")
@@ -136,14 +146,21 @@ class Zygote:
                 self._fail(f"could not be reached ({exc})")
             return self._receive()
 
-    def spawn(self, config: dict, env: dict[str, str], cwd: Path) -> "ForkedProcess":
-        """A child with fresh pipes on its fds 0, 1 and 2."""
+    def _ask(self, request: dict) -> dict:
+        return self._request(request)[0]
+
+    def spawn(self, config: dict, env: dict[str, str], work: Path, seal: dict) -> "ForkedProcess":
+        """A child with fresh pipes on its fds 0, 1 and 2, sealed around ``work`` (its only writable folder)."""
+        try:
+            inside = f"{SANDBOXES}/{work.relative_to(self.base).as_posix()}"
+        except ValueError:
+            raise ZygoteError(f"{work} is not under this server's sandboxes folder") from None
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
-            reply = self._request({"op": "spawn", "config": config, "env": env, "cwd": str(cwd)},
-                                  [in_r, out_w, err_w])
+            reply, _ = self._request({"op": "spawn", "config": config, "env": env, "work": inside, "seal": seal},
+                                     [in_r, out_w, err_w])
         except BaseException:
             for fd in (in_w, out_r, err_r):
                 os.close(fd)
@@ -154,16 +171,30 @@ class Zygote:
         return ForkedProcess(self, int(reply["pid"]), in_w, out_r, err_r)
 
     def wait(self, pid: int, timeout: float) -> int | None:
-        return self._request({"op": "wait", "pid": pid, "timeout": timeout}).get("code")
+        return self._ask({"op": "wait", "pid": pid, "timeout": timeout}).get("code")
 
     def kill(self, pid: int) -> int | None:
-        return self._request({"op": "kill", "pid": pid}).get("code")
+        return self._ask({"op": "kill", "pid": pid}).get("code")
 
     def cpu_seconds(self, pid: int) -> float | None:
-        return self._request({"op": "cpu", "pid": pid}).get("seconds")
+        return self._ask({"op": "cpu", "pid": pid}).get("seconds")
 
     def memory_kb(self, pid: int, reset: bool) -> int | None:
-        return self._request({"op": "mem", "pid": pid, "reset": reset}).get("kb")
+        return self._ask({"op": "mem", "pid": pid, "reset": reset}).get("kb")
+
+    def listener(self) -> socket.socket:
+        """A TCP socket listening on 127.0.0.1 in this server's network namespace, for a mock service."""
+        reply, fds = self._request({"op": "listen"})
+        if len(fds) != 1:
+            raise ZygoteError("the fork server sent no listening socket")
+        return socket.socket(fileno=fds[0])
+
+    def namespaces(self) -> dict[str, int]:
+        """Descriptors of this server's user and network namespaces (the caller closes them)."""
+        _, fds = self._request({"op": "namespaces"})
+        if len(fds) != 2:
+            raise ZygoteError("the fork server sent no namespaces")
+        return {"user": fds[0], "net": fds[1]}
 
 
 class ForkedProcess:
@@ -226,7 +257,7 @@ def _forget_servers() -> None:
 os.register_at_fork(after_in_child=_forget_servers)
 
 
-def for_this_thread(base: Path, env: dict[str, str], *, network: bool) -> Zygote:
+def for_this_thread(base: Path, env: dict[str, str], *, network: bool, hidden: list[Path]) -> Zygote:
     """This thread's fork server for ``network``, started on first use (ZygoteError if it cannot)."""
     global _unusable
     if _unusable:
@@ -237,8 +268,14 @@ def for_this_thread(base: Path, env: dict[str, str], *, network: bool) -> Zygote
     zygote = servers.get(network)
     if zygote is None or zygote.dead:
         try:
-            zygote = servers[network] = Zygote(base, env, network=network)
+            zygote = servers[network] = Zygote(base, env, network=network, hidden=hidden)
         except ZygoteError as exc:
             _unusable = str(exc)
             raise
     return zygote
+
+
+def current(network: bool) -> Zygote | None:
+    """This thread's live fork server for ``network``, if it has one."""
+    zygote = (getattr(_local, "servers", None) or {}).get(network)
+    return zygote if zygote is not None and not zygote.dead else None

@@ -80,8 +80,8 @@ def running() -> Iterator[Callable[[MockService], RunningServer]]:
     """Start services on loopback; every server is closed after the test."""
     servers: list[RunningServer] = []
 
-    def start(service: MockService) -> RunningServer:
-        server = serve(service)
+    def start(service: MockService, *, admin: bool = False) -> RunningServer:
+        server = serve(service, admin=admin)
         servers.append(server)
         return server
 

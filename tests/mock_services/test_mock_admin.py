@@ -13,7 +13,7 @@ from mock_services import build
 @pytest.fixture
 def crm_server(running):
     crm = build("crm")
-    return crm, running(crm)
+    return crm, running(crm, admin=True)
 
 
 def token(crm, server) -> str:
@@ -121,3 +121,16 @@ def test_unknown_admin_route_and_wrong_method(crm_server) -> None:
     assert requests.get(f"{server.url}/__admin/secrets", timeout=5).status_code == 404
     wrong = requests.get(f"{server.url}/__admin/reset", timeout=5)
     assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST"
+
+
+def test_the_admin_api_is_off_unless_asked_for_and_probing_it_is_journaled(running) -> None:
+    """In grading the mock is served without it: a submission cannot reset, rewind or re-script the evidence."""
+    crm = build("crm")
+    server = running(crm)
+    for method, path in (("GET", "/__admin/journal"), ("POST", "/__admin/reset"),
+                         ("PUT", "/__admin/scenario"), ("POST", "/__admin/clock/advance")):
+        reply = requests.request(method, f"{server.url}{path}", json={"seconds": 3600, "name": "happy"}, timeout=5)
+        assert reply.status_code in (404, 405)
+    assert crm.clock.elapsed() < 60  # the clock did not jump an hour
+    assert [e.path for e in crm.journal.entries()][-4:] == ["/__admin/journal", "/__admin/reset",
+                                                            "/__admin/scenario", "/__admin/clock/advance"]

@@ -23,6 +23,7 @@ from mock_services import MAX_REAL_STALL, JournalEntry, MockService, RunningServ
 
 from ...checks import Environment
 from ...sandbox import CallError, CallRecord, CallStatus
+from ...sandbox.network import listener
 
 __all__ = ["HARNESS", "StopRun", "Scene", "Stage", "Played", "LogLine", "environment"]
 
@@ -174,7 +175,8 @@ class Stage:
     def open(self, name: str, make: Callable[[VirtualClock], MockService]) -> Scene:
         """Build a service on a fresh clock with ``make(clock)`` and serve it on loopback."""
         service = make(VirtualClock(dilation=DILATION))
-        return Scene(name, service, serve(service))
+        # On a socket the sandbox's network reaches (and nothing else there listens), admin API off.
+        return Scene(name, service, serve(service, sock=listener()))
 
     def memo(self, key: str, compute: Callable[[], object]):
         """Compute once per grading: several probes may share one scene's evidence."""

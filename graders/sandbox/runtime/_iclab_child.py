@@ -216,19 +216,34 @@ def _answer(msg, channel, wire, workdir, output_cap, response_cap) -> dict | byt
 
 
 def run(config: dict) -> None:
-    """Seal (namespace mode), set limits, then answer calls until the grader hangs up."""
-    if config.get("isolate"):
-        # Namespace mode: seal the file system and drop privileges before anything else runs.
-        sys.path.insert(0, RUNTIME_DIR)
-        import _iclab_isolate
+    """Set limits, then answer calls until the grader hangs up.
 
-        try:
-            _iclab_isolate.isolate(**config["isolate"])
-        except OSError as exc:
-            os.write(2, f"iclab sandbox: isolation failed: {exc}\n".encode())
-            os._exit(70)
-        del sys.path[0]
+    In namespace mode the process is already sealed (``_iclab_boot``,
+    ``_iclab_zygote``). In process mode it loads the system-call filter
+    here, before anything of the submission can be imported. Every module
+    this runtime needs is imported before the submission's folder joins
+    ``sys.path``, and that folder comes last: a submitted ``resource.py``,
+    ``base64.py`` or ``_iclab_wire.py`` can never stand in for trusted code.
+    """
+    import resource  # noqa: F401 - needed by _set_limits, imported before the submission is reachable
+
+    import _iclab_rpc
+    import _iclab_wire as wire
+
     limits = config.get("limits", {})
+    _set_limits(limits)
+    rules = config.get("landlock")
+    if rules:  # process mode: the allowlist, applied by the process to itself
+        import _iclab_landlock
+
+        _iclab_landlock.restrict(rules["read"], rules["write"], rules["ports"], rules.get("list", []))
+    if config.get("seccomp"):
+        import _iclab_seccomp
+
+        try:  # process mode: no new session or group either, so the sweep finds everything it starts
+            _iclab_seccomp.load(_iclab_seccomp.compile_filter(extra=("setsid", "setpgid")))
+        except _iclab_seccomp.Unavailable:
+            pass  # reported to the grader at start-up (isolation.protections)
     workdir = os.path.realpath(config["workdir"])
     # The protocol moves to private descriptors; fd 1 and 2 become the output pipe.
     fd_in, fd_out = os.dup(0), os.dup(1)
@@ -242,19 +257,15 @@ def run(config: dict) -> None:
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
 
-    stdlib = [p for p in sys.path if p and os.path.realpath(p) != RUNTIME_DIR]
-    # The runtime folder comes first: a submitted _iclab_wire.py must not replace trusted code.
-    sys.path[:] = [RUNTIME_DIR, workdir] + stdlib + list(config.get("site", []))
-    import _iclab_rpc
-    import _iclab_wire as wire
-
+    stdlib = [p for p in sys.path if p and os.path.realpath(p) not in (RUNTIME_DIR, workdir)]
+    sys.path[:] = list(dict.fromkeys([RUNTIME_DIR] + stdlib + list(config.get("site", [])) + [workdir]))
     channel = Channel(fd_in, fd_out, wire)
     _iclab_rpc.bind(channel)
     os.chdir(workdir)
-    _set_limits(limits)
     channel.send({"event": "ready", "pid": os.getpid()})
     _serve(channel, wire, workdir, int(limits.get("output_chars") or 20000), int(limits.get("response_bytes") or 8_000_000))
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, RUNTIME_DIR)  # python -I leaves the script's folder off the path
     run(json.loads(sys.argv[1]))
