@@ -14,7 +14,7 @@ from .manifest import Lab
 from .masking import mask
 from .results import CheckResult, GradingStatus, LabResult, Status
 from .errors import SubmissionError
-from .sandbox import Sandbox
+from .sandbox import Sandbox, isolation
 from .sandbox.child import copy_submission
 
 __all__ = ["grade", "refused", "missing_files"]
@@ -91,6 +91,7 @@ def _grade(lab: Lab, submission: Path, label: str) -> LabResult:
         lab=lab.id, title=lab.title, submission=label, checks=checks,
         score=score, max_score=round(grader.max_score, 2), tool_version=__version__,
         graded_at=graded_at, duration=round(time.monotonic() - started, 3), problems=tuple(problems),
+        sandbox=isolation.detect(), sandbox_missing=isolation.protections(isolation.detect()),
     )
 
 

@@ -78,6 +78,8 @@ class LabResult:
     duration: float = 0.0
     problems: tuple[str, ...] = field(default_factory=tuple)
     status: GradingStatus = GradingStatus.GRADED
+    sandbox: str = ""                          # the isolation that ran the submission: namespace | process
+    sandbox_missing: tuple[str, ...] = ()      # protections that isolation lacked on the grading machine
 
     @property
     def reason(self) -> str:

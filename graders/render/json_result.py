@@ -26,6 +26,7 @@ def to_dict(result: LabResult) -> dict:
         "graded_at": result.graded_at,
         "duration": result.duration,
         "problems": list(result.problems),
+        "sandbox": {"isolation": result.sandbox, "missing": list(result.sandbox_missing)},
         "checks": [
             {
                 "id": c.id, "title": c.title, "status": c.status.value, "points": _num(c.points),
@@ -65,4 +66,6 @@ def from_dict(doc: dict) -> LabResult:
         graded_at=doc.get("graded_at", ""), duration=float(doc.get("duration", 0)), problems=tuple(doc.get("problems", ())),
         # Journals written before statuses existed hold graded results (refusals were not recorded apart).
         status=GradingStatus(doc.get("status", GradingStatus.GRADED.value)),
+        sandbox=str((doc.get("sandbox") or {}).get("isolation", "")),
+        sandbox_missing=tuple((doc.get("sandbox") or {}).get("missing", ())),
     )

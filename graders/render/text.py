@@ -27,6 +27,9 @@ def to_text(result: LabResult, *, color: bool = False) -> str:
                 lines.append(f"        {ev}")
     for problem in result.problems:
         lines.append(_paint(f"note: {problem}", "33", color))
+    if result.sandbox_missing:
+        lines.append(_paint(f"note: graded in {result.sandbox} isolation, without: {'; '.join(result.sandbox_missing)}",
+                            "33", color))
     lines.append("")
     card = scorecard([result])
     if card:

@@ -356,5 +356,5 @@ def test_the_namespace_sandbox_hides_answers_and_holds_no_privilege(tmp_path, mo
     assert seen["caps"] == ["0000000000000000"] * 3
     assert seen["pid"] == 1
     assert seen["/etc/iclab-probe"] == "OSError" or seen["/etc/iclab-probe"].endswith("Error")
-    assert seen["/tmp/iclab-probe"] != "written"
+    assert not os.path.exists("/tmp/iclab-probe")  # its /tmp is its own, gone with it
     assert any(v == "written" for k, v in seen.items() if k.endswith("/ok"))
