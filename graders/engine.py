@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
+import shutil
 import time
 import traceback
 from pathlib import Path
@@ -15,6 +15,7 @@ from .masking import mask
 from .results import CheckResult, GradingStatus, LabResult, Status
 from .errors import SubmissionError
 from .sandbox import Sandbox, isolation
+from .sandbox import folders
 from .sandbox.child import copy_submission
 
 __all__ = ["grade", "refused", "missing_files"]
@@ -37,13 +38,16 @@ def grade(lab: Lab, submission: Path, *, label: str | None = None) -> LabResult:
     submission = Path(submission)
     if not submission.is_dir():
         raise UsageError(f"{submission}: no such folder")
-    with tempfile.TemporaryDirectory(prefix="iclab-grade-") as scratch:
-        copy = Path(scratch) / "submission"
+    scratch = folders.new_folder("gr-", 0o700)  # swept by a later run if this one is killed
+    try:
+        copy = scratch / "submission"
         try:
             copy_submission(submission, copy)
         except SubmissionError as exc:
             return refused(lab, label or submission.name, f"submission refused: {exc}".replace(f"{submission}: ", ""))
         return _grade(lab, copy, label or submission.name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _last_use(checks) -> dict[str, int]:

@@ -15,14 +15,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 from .. import paths
 from ..errors import SubmissionError
-from . import isolation, launcher, rootfs, zygote
+from . import folders, isolation, launcher, rootfs, zygote
 from .runtime import _iclab_wire as wire
 from .runtime._iclab_proc import tree_cpu_seconds, tree_memory_kb
 
@@ -80,16 +79,7 @@ def copy_submission(src: Path, dest: Path) -> None:
 
 
 def _sandbox_base() -> Path:
-    """The folder every sandbox's folder lives in: traversable, not listable (names are random).
-
-    Sandboxes run as other ids than the grader (namespace mode as root,
-    process mode with an id of its own), which must reach their own folder.
-    """
-    base = Path(tempfile.gettempdir()) / f"iclab-sandboxes-{os.getuid()}"
-    base.mkdir(mode=0o711, exist_ok=True)
-    if base.stat().st_mode & 0o777 != 0o711:
-        os.chmod(base, 0o711)
-    return base
+    return folders.base()
 
 
 _BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC"}
@@ -148,8 +138,7 @@ class ChildProcess:
     @staticmethod
     def prepare(submission: Path, extra_files: dict[str, bytes], mode: str) -> Path:
         """A fresh sandbox folder: work/ (the submission and hidden inputs), owned by the id the child runs as."""
-        root = Path(tempfile.mkdtemp(prefix="sb-", dir=_sandbox_base()))
-        os.chmod(root, 0o711)
+        root = folders.new_folder("sb-")
         work = root / "work"
         work.mkdir()
         copy_submission(submission, work)

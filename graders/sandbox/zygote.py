@@ -15,13 +15,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import weakref
 from pathlib import Path
 
-from . import launcher, rootfs
+from . import folders, launcher, rootfs
 
 __all__ = ["ForkedProcess", "Zygote", "ZygoteError", "copy_runtime", "enabled", "for_this_thread", "site_dirs"]
 
@@ -70,8 +69,7 @@ class Zygote:
         self._lock = threading.Lock()
         self.network = network
         self.base = base
-        self.root = Path(tempfile.mkdtemp(prefix="zy-", dir=base))
-        os.chmod(self.root, 0o755)  # the runtime is bound from here, read by an unprivileged id
+        self.root = folders.new_folder("zy-", 0o755)  # the runtime is bound from here, read by an unprivileged id
         self.rt = self.root / "rt"
         copy_runtime(self.rt)
         try:

@@ -35,6 +35,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVA
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 1, 24, 38, 47, 4
+PR_SET_DUMPABLE = 4
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x02000000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
@@ -296,6 +297,10 @@ def finish_child(work: str, *, tmp_mb: int, hide: list, drop_to_uid: bool, secco
         os.setgroups([])
         os.setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
         os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+        # Changing ids made the process non-dumpable, which hands its /proc entries to root (of no
+        # namespace here): the fork server could no longer read its peak memory. Core dumps stay off
+        # (RLIMIT_CORE is 0) and nothing can trace it (the filter refuses ptrace).
+        check(libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")
     drop_capabilities()
     if seccomp:
         import _iclab_seccomp
