@@ -214,7 +214,7 @@ def test_a_submission_that_never_returns_times_out_with_its_own_name(tmp_path):
     stage = Stage(call_timeout=1.0)
     scene = stage.open("happy", lambda clock: grading_crm(DATA)(SCENARIOS["happy"], seed=DATA.seed, clock=clock))
     try:
-        with Sandbox(folder, Limits(network=True), rpc=stage.rpc) as sandbox:
+        with Sandbox(folder, Limits(network=True, libraries=("requests",)), rpc=stage.rpc) as sandbox:
             played = stage.play(sandbox.call, scene, "sync:sync_accounts", DATA.config_for(scene.url))
     finally:
         stage.finish(scene)
@@ -230,7 +230,7 @@ def test_retry_after_of_an_hour_costs_no_real_time():
     scene = stage.open("throttled", lambda clock: grading_crm(DATA)(scenario, seed=DATA.seed, clock=clock))
     started = time.monotonic()
     try:
-        with Sandbox(REFERENCE, Limits(network=True), rpc=stage.rpc) as sandbox:
+        with Sandbox(REFERENCE, Limits(network=True, libraries=("requests",)), rpc=stage.rpc) as sandbox:
             played = stage.play(sandbox.call, scene, "sync:sync_accounts", DATA.config_for(scene.url))
     finally:
         stage.finish(scene)
@@ -256,7 +256,7 @@ def _played_reference(name, folder=REFERENCE):
     stage = Stage()
     scene = stage.open(name, lambda clock: grading_crm(DATA)(SCENARIOS[name], seed=DATA.seed, clock=clock))
     try:
-        with Sandbox(folder, Limits(network=True), rpc=stage.rpc) as sandbox:
+        with Sandbox(folder, Limits(network=True, libraries=("requests",)), rpc=stage.rpc) as sandbox:
             return stage.play(sandbox.call, scene, "sync:sync_accounts", DATA.config_for(scene.url, name))
     finally:
         stage.finish(scene)
