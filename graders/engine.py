@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import time
 import traceback
 from pathlib import Path
@@ -40,14 +39,14 @@ def grade(lab: Lab, submission: Path, *, label: str | None = None) -> LabResult:
         raise UsageError(f"{submission}: no such folder")
     scratch = folders.new_folder("gr-", 0o700)  # swept by a later run if this one is killed
     try:
-        copy = scratch / "submission"
+        copy = scratch.path / "submission"
         try:
             copy_submission(submission, copy)
         except SubmissionError as exc:
             return refused(lab, label or submission.name, f"submission refused: {exc}".replace(f"{submission}: ", ""))
         return _grade(lab, copy, label or submission.name)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.close()
 
 
 def _last_use(checks) -> dict[str, int]:

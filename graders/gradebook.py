@@ -38,7 +38,7 @@ import duckdb
 
 from .atomic import ensure_folder, output_error
 from .batch.journal import read_entries
-from .batch.scratch import BUILD_PREFIX, scratch_folder
+from .scratch import BUILD_PREFIX, scratch_folder
 from .errors import OutputError, UsageError
 from .render.json_result import from_dict
 from .render.junit import to_junit_submission

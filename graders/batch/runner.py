@@ -31,7 +31,7 @@ from ..masking import mask
 from ..render.json_result import to_dict
 from .journal import Journal
 from .plan import Plan, Unit
-from .scratch import scratch_folder
+from ..scratch import scratch_folder
 
 __all__ = ["BatchSummary", "Interrupted", "Progress", "run_batch", "default_jobs", "read_run"]
 

@@ -136,9 +136,11 @@ class ChildProcess:
         self.importing: str | None = None
 
     @staticmethod
-    def prepare(submission: Path, extra_files: dict[str, bytes], mode: str) -> Path:
-        """A fresh sandbox folder: work/ (the submission and hidden inputs), owned by the id the child runs as."""
-        root = folders.new_folder("sb-")
+    def prepare(submission: Path, extra_files: dict[str, bytes], mode: str):
+        """A fresh, locked sandbox folder (``.path``; ``.close()`` removes it) holding work/: the submission
+        and hidden inputs, owned by the id the child runs as."""
+        folder = folders.new_folder("sb-")
+        root = folder.path
         work = root / "work"
         work.mkdir()
         copy_submission(submission, work)
@@ -150,7 +152,7 @@ class ChildProcess:
         uid = launcher.child_host_uid() if mode == isolation.Isolation.NAMESPACE else isolation.process_uid()
         if uid is not None:
             _own(work, uid)
-        return root
+        return folder
 
     @classmethod
     def start(cls, root: Path, limits, mode: str, *, new_interpreter: bool = False) -> "ChildProcess":

@@ -57,17 +57,16 @@ def _namespace_works() -> bool:
 
     with tempfile.TemporaryDirectory(prefix="iclab-probe-") as empty:
         try:
-            root = ChildProcess.prepare(Path(empty), {}, Isolation.NAMESPACE)
+            folder = ChildProcess.prepare(Path(empty), {}, Isolation.NAMESPACE)
         except OSError:
             return False
         try:
-            child = ChildProcess.start(root, Limits(start_timeout=10.0), Isolation.NAMESPACE, new_interpreter=True)
+            child = ChildProcess.start(folder.path, Limits(start_timeout=10.0), Isolation.NAMESPACE,
+                                       new_interpreter=True)
         except (SubmissionError, OSError):
             return False
         finally:
-            import shutil
-
-            shutil.rmtree(root, ignore_errors=True)
+            folder.close()
         child.kill()
         return True
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,7 +93,7 @@ class Sandbox:
         self.extra_files = dict(extra_files or {})
         self.preload = tuple(preload)
         self.mode = isolation.detect()
-        self._root: Path | None = None
+        self._folder = None  # this child's scratch folder (graders/scratch.py), locked while in use
         self._child: ChildProcess | None = None
         self._next_id = 0
         self._fatal_import: dict[str, CallRecord] = {}
@@ -113,16 +112,17 @@ class Sandbox:
     def close(self) -> None:
         """Stop the child and everything it started; remove its folder."""
         self._kill()
-        if self._root is not None:
-            shutil.rmtree(self._root, ignore_errors=True)
-            self._root = None
+        if self._folder is not None:
+            self._folder.close()
+            self._folder = None
 
     def _start(self) -> ChildProcess:
         """A fresh child on a fresh copy of the submission."""
-        if self._root is not None:
-            shutil.rmtree(self._root, ignore_errors=True)
-        self._root = ChildProcess.prepare(self.submission, self.extra_files, self.mode)
-        self._child = ChildProcess.start(self._root, self.limits, self.mode, new_interpreter=self.new_interpreter)
+        if self._folder is not None:
+            self._folder.close()
+        self._folder = ChildProcess.prepare(self.submission, self.extra_files, self.mode)
+        self._child = ChildProcess.start(self._folder.path, self.limits, self.mode,
+                                         new_interpreter=self.new_interpreter)
         self.starts += 1
         return self._child
 

@@ -14,7 +14,6 @@ import select
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import weakref
@@ -52,14 +51,14 @@ def copy_runtime(dest: Path) -> None:
             shutil.copyfile(_RUNTIME_DIR / name, dest / name)
 
 
-def _shutdown(sock: socket.socket, proc: subprocess.Popen, root: Path) -> None:
+def _shutdown(sock: socket.socket, proc: subprocess.Popen, folder) -> None:
     sock.close()  # the server reads EOF and exits; as PID 1 it takes its children with it
     try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
+        proc.wait(timeout=0.5)
+    except subprocess.TimeoutExpired:  # busy: nothing it does now matters any more
         proc.kill()
         proc.wait()
-    shutil.rmtree(root, ignore_errors=True)
+    folder.close()
 
 
 class Zygote:
@@ -69,13 +68,14 @@ class Zygote:
         self._lock = threading.Lock()
         self.network = network
         self.base = base
-        self.root = folders.new_folder("zy-", 0o755)  # the runtime is bound from here, read by an unprivileged id
+        self.folder = folders.new_folder("zy-", 0o755)  # the runtime is bound from here, read by an unprivileged id
+        self.root = self.folder.path
         self.rt = self.root / "rt"
         copy_runtime(self.rt)
         try:
             self.plan = rootfs.plan_root(self.rt, hidden)
         except rootfs.RootError as exc:
-            shutil.rmtree(self.root, ignore_errors=True)
+            self.folder.close()
             raise ZygoteError(str(exc)) from None
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         log = open(self.root / "server.log", "wb")
@@ -87,12 +87,12 @@ class Zygote:
                 pass_fds=(theirs.fileno(),))
         except launcher.BootError as exc:
             self.sock.close()
-            shutil.rmtree(self.root, ignore_errors=True)
+            self.folder.close()
             raise ZygoteError(f"the fork server could not start: {exc}") from None
         finally:
             log.close()
             theirs.close()
-        self._finalizer = weakref.finalize(self, _shutdown, self.sock, self.proc, self.root)
+        self._finalizer = weakref.finalize(self, _shutdown, self.sock, self.proc, self.folder)
         self.dead = False
         try:
             hello, _ = self._receive()  # sent once a test child went through the whole set-up

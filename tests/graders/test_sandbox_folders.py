@@ -10,26 +10,9 @@ import time
 from pathlib import Path
 
 from graders.sandbox import folders
+from graders.scratch import sweep
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_folders_of_dead_processes_go_and_live_ones_stay(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    gone_pid = int(dead.stdout)
-    stale = tmp_path / "sb-stale"
-    stale.mkdir()
-    (stale / ".owner").write_text(f"{gone_pid} 12345")
-    mine = tmp_path / "sb-mine"
-    mine.mkdir()
-    (mine / ".owner").write_text(folders._me())
-    fresh = tmp_path / "sb-unmarked-fresh"
-    fresh.mkdir()
-    old = tmp_path / "sb-unmarked-old"
-    old.mkdir()
-    os.utime(old, (time.time() - 86400, time.time() - 86400))
-    assert folders.sweep_stale(tmp_path) == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sb-mine", "sb-unmarked-fresh"]
 
 
 def test_a_grading_killed_mid_way_leaves_nothing_for_long(tmp_path):
@@ -45,15 +28,9 @@ def test_a_grading_killed_mid_way_leaves_nothing_for_long(tmp_path):
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
 
-    def made() -> set[str]:  # the folders the killed grading marked as its own (other graders may be running)
-        out = set()
-        for folder in folders.base().iterdir():
-            try:
-                if (folder / ".owner").read_text().split()[0] == str(proc.pid):
-                    out.add(folder.name)
-            except (OSError, IndexError):
-                continue
-        return out
+    def made() -> set[str]:  # the killed grading's folders (other graders may be running): <prefix><pid>-XXXX
+        return {f.name for f in folders.base().iterdir()
+                if any(f.name.startswith(f"{prefix}{proc.pid}-") for prefix in folders.PREFIXES)}
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(n.startswith("sb-") and (folders.base() / n / "work").is_dir()
@@ -67,6 +44,7 @@ def test_a_grading_killed_mid_way_leaves_nothing_for_long(tmp_path):
     # Its sandboxes die with it, a moment later (their parent-death signal): sweep as a later run would.
     deadline = time.monotonic() + 20
     while left & {p.name for p in folders.base().iterdir()} and time.monotonic() < deadline:
-        folders.sweep_stale(folders.base())
+        for prefix in folders.PREFIXES:
+            sweep(prefix, folders.base())
         time.sleep(0.1)
     assert not left & {p.name for p in folders.base().iterdir()}

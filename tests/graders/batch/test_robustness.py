@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from graders import atomic
-from graders.batch.scratch import BUILD_PREFIX, RUN_PREFIX
+from graders.scratch import BUILD_PREFIX, RUN_PREFIX
 from graders.errors import OutputError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -209,7 +209,7 @@ def test_a_malformed_lab_toml_stops_the_batch_before_any_grading(tmp_path):
 _HOLD = """
 import sys, time
 from pathlib import Path
-from graders.batch.scratch import scratch_folder
+from graders.scratch import scratch_folder
 base = Path(sys.argv[2]) if len(sys.argv) > 2 else None
 with scratch_folder(sys.argv[1], base) as folder:
     (folder / "unpacked.bin").write_bytes(b"x" * 100_000)
