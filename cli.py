@@ -35,8 +35,13 @@ def _color() -> bool:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="iclab")
-def cli() -> None:
+@click.option("--labs", "lab_packs", multiple=True, metavar="PATH",
+              help="A lab pack folder to use besides the built-in labs (repeatable; also ICLAB_LABS_PATH).")
+def cli(lab_packs: tuple[str, ...]) -> None:
     """Hands-on integration labs and their grader."""
+    from graders import packs
+
+    packs.configure(lab_packs)
 
 
 @cli.command("list")
@@ -44,6 +49,7 @@ def list_cmd() -> None:
     """List the labs with your progress in each."""
     state = workspace.State.load()
     rows = []
+    catalog.require_labs()  # finding no lab is an error that says where iclab looked, never an empty table
     for lab in catalog.all_labs():
         entry = state.lab(lab.id)
         if "best" in entry:
@@ -183,7 +189,7 @@ def verify(lab_ids: tuple[str, ...], skip_visible: bool, mutants: bool, min_scor
     """Prove labs: reference at full marks, flaws lose exactly their checks, visible tests agree."""
     from graders.verify import verify_lab
 
-    ids = list(lab_ids) or catalog.lab_ids()
+    ids = list(lab_ids) or catalog.require_labs()
     for lab_id in ids:
         catalog.get_lab(lab_id)
     bad = 0
@@ -208,6 +214,27 @@ def verify(lab_ids: tuple[str, ...], skip_visible: bool, mutants: bool, min_scor
         click.echo(summary_table(reports), nl=False)
     if bad:
         raise _Failure(f"{bad} of {len(ids)} labs failed verification", 1)
+
+
+@cli.command()
+@click.argument("lab_id", metavar="LAB-ID")
+@click.option("--pack", "pack", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="The lab pack folder to write into (made if missing).")
+def new(lab_id: str, pack: Path) -> None:
+    """Scaffold a new lab that passes `iclab verify` at once: ticket, starter, hints, checks, reference, a flaw."""
+    from graders.scaffold import new_lab
+
+    made = new_lab(lab_id, pack)
+    for path in made.files:
+        click.echo(f"  {path.relative_to(made.pack)}")
+    labs = "" if _pack_known(made.pack) else f"--labs {made.pack} "
+    click.echo(f"made {lab_id} in the lab pack {made.pack}; prove it with `iclab {labs}verify {lab_id}`")
+
+
+def _pack_known(folder: Path) -> bool:
+    from graders import packs
+
+    return any(p.root == folder.resolve() for p in packs.discover())
 
 
 class _MutantProgress:
@@ -356,6 +383,11 @@ def batch(submissions: Path, labs: tuple[str, ...], jobs: int | None, shard: str
         for line in summary.failed_units[:10]:
             click.echo(f"internal error: {line}", err=True)
         raise _Failure(f"{len(summary.failed_units)} gradings hit an internal error; rerun to retry them", 3)
+    if not plan.cohort_gradable:  # an empty run is never a green one
+        what = "no folder or .zip" if not plan.cohort else f"nothing gradable in its {plan.cohort} entries (see {out})"
+        raise _Failure(f"{submissions}: {what}; nothing was graded", 2)
+    if not plan.units:
+        click.echo(f"shard {plan.shard[0]}/{plan.shard[1]} holds none of the cohort's gradable submissions", err=True)
 
 
 @cli.command()

@@ -26,13 +26,12 @@ import hashlib
 import json
 import re
 import sys
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__, catalog, paths
+from . import __version__, catalog, distribution, packs, paths
 from .errors import IclabError, UsageError
 from .manifest import Lab
 from .packing import MANIFEST, MAX_EXTRA_FILES, MAX_MEMBER_BYTES, MAX_TOTAL_BYTES, SCHEMA_ID, write_zip
@@ -80,7 +79,7 @@ def bundle_entries(labs: list[Lab]) -> dict[str, tuple[bytes, int]]:
         entries[f"{lab.id}/{MARKER}"] = (f'lab = "{lab.id}"\n'.encode(), 0o644)
     services = sorted({s for lab in labs for s in lab.services})
     if services:
-        package = paths.ROOT / "mock_services"
+        package = distribution.package_folder("mock_services")
         for path in source_tree(package):
             entries[f"mock_services/{path.relative_to(package).as_posix()}"] = (_read_public(path), 0o644)
     requirements = requirements_for(labs)
@@ -132,13 +131,21 @@ def _lab_sources(lab: Lab) -> list[tuple[str, Path]]:
 
 def _forbidden() -> list[Path]:
     roots = [paths.SOLUTIONS, paths.ROOT / "solutions", paths.ROOT / "graders", paths.ROOT / "tests",
-             Path(__file__).parent]
+             Path(__file__).parent] + [p for pack in packs.discover() for p in (pack.solutions, pack.checks)]
     return [root.resolve() for root in roots]
+
+
+def _public() -> list[Path]:
+    """Where public files live: every pack's labs and fixtures (inside an installed iclab's package too)."""
+    return [root.resolve() for pack in packs.discover() for root in (pack.labs, pack.fixtures)]
 
 
 def _read_public(path: Path) -> bytes:
     """The file's bytes, unless it resolves (through links) into solutions, graders or tests."""
     real = path.resolve()
+    if any(real.is_relative_to(root) for root in _public()) and not any(
+            real.is_relative_to(pack.solutions.resolve()) for pack in packs.discover()):
+        return real.read_bytes()
     for root in _forbidden():
         if real.is_relative_to(root):
             raise IclabError(f"{path} resolves into {root}; a bundle never carries hidden checks or solutions")
@@ -162,7 +169,7 @@ def requirements_for(labs: Iterable[Lab]) -> list[str]:
             sources += starter_py
             local |= {p.stem for p in starter_py} | {p.name for p in lab.starter.iterdir() if p.is_dir()}
     if any(lab.services for lab in labs):
-        sources += [p for p in source_tree(paths.ROOT / "mock_services") if p.suffix == ".py"]
+        sources += [p for p in source_tree(distribution.package_folder("mock_services")) if p.suffix == ".py"]
     imported = _imports(sources)
     wanted = {"pytest"} | {name for name in imported if name not in sys.stdlib_module_names and name not in local}
     pinned = _project_requirements()
@@ -191,14 +198,8 @@ def _imports(sources: Iterable[Path]) -> set[str]:
 
 
 def _project_requirements() -> dict[str, str]:
-    """Canonical name -> requirement string, from pyproject.toml (runtime and test extras)."""
-    try:
-        project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-    deps = list(project.get("dependencies", []))
-    for extra in project.get("optional-dependencies", {}).values():
-        deps += extra
+    """Canonical name -> requirement string, from iclab's own requirements (runtime and extras)."""
+    deps = [dep.split(";")[0] for dep in distribution.requirements(extras=True)]
     return {_canonical(re.split(r"[\s<>=!~;\[(]", dep, maxsplit=1)[0]): dep.split("#")[0].strip() for dep in deps}
 
 

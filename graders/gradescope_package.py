@@ -28,11 +28,10 @@ from __future__ import annotations
 import json
 import re
 import sys
-import tomllib
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__, catalog, paths
+from . import __version__, catalog, distribution
 from .errors import IclabError, SubmissionError
 from .manifest import Lab
 from .packing import submission_labs, write_zip
@@ -52,30 +51,48 @@ def build_autograder(lab_id: str, out: Path) -> Path:
 
 
 def autograder_entries(lab: Lab) -> dict[str, tuple[bytes, int]]:
-    """Member name -> (content, permission bits) of ``lab``'s autograder zip."""
-    root = paths.ROOT
+    """Member name -> (content, permission bits) of ``lab``'s autograder zip.
+
+    ``iclab/`` is laid out like a checkout (cli.py, graders/, mock_services/,
+    the lab under labs/ and fixtures/), wherever iclab runs from; a lab from
+    another lab pack travels as a pack of one under ``iclab/pack/``, its hidden
+    checks included. Never solutions, tests, or other labs' hidden checks.
+    """
     entries: dict[str, tuple[bytes, int]] = {
         "setup.sh": (_SETUP.encode(), 0o755),
         "run_autograder": (_RUN.replace("@LAB@", lab.id).encode(), 0o755),
     }
     entries["iclab/requirements.lock"] = (pinned_requirements().encode(), 0o644)
-    for name in ("cli.py", "pyproject.toml", "README.md"):
-        if (root / name).is_file():
-            entries[f"iclab/{name}"] = ((root / name).read_bytes(), 0o644)
-    others = {other.replace("-", "_") for other in catalog.lab_ids()} - {lab.module_name}
+    entries["iclab/cli.py"] = (distribution.cli_source().read_bytes(), 0o644)
+    for name in ("pyproject.toml", "README.md"):
+        path = distribution.package_folder("graders").parent / name
+        if path.is_file():
+            entries[f"iclab/{name}"] = (path.read_bytes(), 0o644)
+    builtin = lab.pack is None or lab.pack.builtin
+    others = {other.replace("-", "_") for other in catalog.lab_ids()} - ({lab.module_name} if builtin else set())
     for package in ("graders", "mock_services"):
-        for path in source_tree(root / package):
-            rel = path.relative_to(root).as_posix()
-            parts = rel.split("/")
+        folder = distribution.package_folder(package)
+        for path in source_tree(folder):
+            parts = [package, *path.relative_to(folder).parts]
+            if parts[:2] == ["graders", "_builtin"]:
+                continue  # an installed iclab's copy of the built-in labs (their solutions among them)
             # Other labs' hidden checks have no business on this assignment's server.
             if parts[:2] == ["graders", "labs"] and len(parts) > 2 and parts[2].removesuffix(".py") in others:
                 continue
-            entries[f"iclab/{rel}"] = (path.read_bytes(), 0o644)
-    for folder, rel in ((lab.folder, f"labs/{lab.id}"), (lab.fixtures, f"fixtures/{lab.id}")):
+            entries["iclab/" + "/".join(parts)] = (path.read_bytes(), 0o644)
+    base = "iclab" if builtin else "iclab/pack"
+    folders = [(lab.folder, f"labs/{lab.id}"), (lab.fixtures, f"fixtures/{lab.id}")]
+    if not builtin:
+        checks = lab.pack.checks
+        folders += [(checks / lab.module_name, f"graders/{lab.module_name}")]
+        single = checks / f"{lab.module_name}.py"
+        if single.is_file():
+            entries[f"{base}/graders/{single.name}"] = (single.read_bytes(), 0o644)
+    for folder, rel in folders:
         if folder.is_dir():
             for path in source_tree(folder):
-                entries[f"iclab/{rel}/{path.relative_to(folder).as_posix()}"] = (path.read_bytes(), 0o644)
-    leaked = [n for n in entries if n.startswith(("iclab/solutions/", "iclab/tests/"))]
+                entries[f"{base}/{rel}/{path.relative_to(folder).as_posix()}"] = (path.read_bytes(), 0o644)
+    leaked = [n for n in entries if "/solutions/" in f"/{n}" or n.startswith("iclab/tests/")]
     if leaked:
         raise IclabError(f"an autograder never carries solutions or tests, but {leaked[0]} was picked up")
     return entries
@@ -95,8 +112,7 @@ def pinned_requirements() -> str:
     some extra wants is left out; one whose marker excludes this machine is not installed
     here, so it cannot be pinned and is left out too (pip still resolves it if needed).
     """
-    project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    todo = [req for req in project.get("dependencies", [])]
+    todo = list(distribution.requirements())
     pins: dict[str, str] = {}
     while todo:
         req = todo.pop()
@@ -260,6 +276,7 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$ROOT/results"
 rm -f "$RESULTS"
 export ICLAB_HOME="$SRC" ICLAB_STATE_DIR="$WORK/state" PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1
+if [ -d "$SRC/pack/labs" ]; then export ICLAB_LABS_PATH="$SRC/pack"; fi  # a lab from a lab pack of its own
 cd "$SRC" || exit 1
 
 if FOLDER="$("$PY" -m graders.gradescope_package prepare "$LAB" "$ROOT/submission" "$WORK/submission" 2>"$WORK/error")"; then

@@ -9,11 +9,16 @@ from pathlib import Path
 
 import jsonschema
 
+from typing import TYPE_CHECKING
+
 from . import paths
 from .errors import ManifestError
 from .sandbox import Limits
 
 __all__ = ["EntryPoint", "Lab", "Flaw", "load_lab", "load_flaw"]
+
+if TYPE_CHECKING:
+    from .packs import LabPack
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Lab:
     limits: Limits
     exercise: str | None
     folder: Path
+    pack: "LabPack | None" = None  # the lab pack it comes from (None: the built-in pack)
 
     @property
     def module_name(self) -> str:
@@ -63,11 +69,11 @@ class Lab:
 
     @property
     def fixtures(self) -> Path:
-        return paths.FIXTURES / self.id
+        return (self.pack.fixtures if self.pack else paths.FIXTURES) / self.id
 
     @property
     def solutions(self) -> Path:
-        return paths.SOLUTIONS / self.id
+        return (self.pack.solutions if self.pack else paths.SOLUTIONS) / self.id
 
     def entry(self, name: str) -> EntryPoint:
         for ep in self.entry_points:
@@ -120,13 +126,20 @@ def _validate(path: Path, data: dict, schema_name: str) -> None:
 
 
 def _show(path: Path) -> str:
+    """A manifest's path as people know it: relative to the built-in pack, or to its own pack (labs/<id>/...)."""
+    real = path.resolve()
     try:
-        return str(path.resolve().relative_to(paths.ROOT))
+        return str(real.relative_to(paths.ROOT))
     except ValueError:
-        return str(path)
+        pass
+    parts = real.parts
+    if "labs" in parts or "solutions" in parts:  # a pack's own anatomy: show it from there, with the pack
+        cut = max(i for i, part in enumerate(parts) if part in ("labs", "solutions"))
+        return f"{Path(*parts[cut:])} (in {Path(*parts[:cut])})"
+    return str(path)
 
 
-def load_lab(folder: Path) -> Lab:
+def load_lab(folder: Path, pack: "LabPack | None" = None) -> Lab:
     """Load ``folder/lab.toml``; a malformed manifest raises one-line ManifestError."""
     path = folder / "lab.toml"
     data = _read_toml(path)
@@ -148,6 +161,7 @@ def load_lab(folder: Path) -> Lab:
         files=tuple(data["files"]),
         entry_points=tuple(EntryPoint(**ep) for ep in data["entry_points"]),
         services=tuple(data["services"]), limits=limits, exercise=data.get("exercise"), folder=folder,
+        pack=pack,
     )
 
 

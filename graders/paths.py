@@ -1,16 +1,30 @@
-"""Where iclab's folders live: the repository checkout the package runs from."""
+"""Where iclab's folders live: its built-in lab pack (a checkout's top level, or the installed copy) and state."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["ROOT", "LABS", "FIXTURES", "SOLUTIONS", "SCHEMAS", "state_dir", "hidden_from_learners"]
+__all__ = ["ROOT", "LABS", "FIXTURES", "SOLUTIONS", "SCHEMAS", "BUILTIN_CHECKS", "state_dir", "hidden_from_learners"]
 
-ROOT = Path(os.environ.get("ICLAB_HOME") or Path(__file__).resolve().parent.parent)
+_PACKAGE = Path(__file__).resolve().parent
+_INSTALLED = _PACKAGE / "_builtin"  # a wheel carries labs/, fixtures/ and solutions/ here (setup.py copies them)
+
+
+def _root() -> Path:
+    explicit = os.environ.get("ICLAB_HOME")
+    if explicit:
+        return Path(explicit)
+    if (_INSTALLED / "labs").is_dir():
+        return _INSTALLED
+    return _PACKAGE.parent  # a checkout (or an editable install of one)
+
+
+ROOT = _root()                       # the built-in pack: labs/, fixtures/, solutions/
 LABS = ROOT / "labs"
 FIXTURES = ROOT / "fixtures"
 SOLUTIONS = ROOT / "solutions"
-SCHEMAS = Path(__file__).resolve().parent / "schemas"
+SCHEMAS = _PACKAGE / "schemas"
+BUILTIN_CHECKS = _PACKAGE / "labs"   # the built-in labs' hidden checks: the graders.labs package
 
 
 def state_dir() -> Path:
@@ -23,5 +37,15 @@ def state_dir() -> Path:
 
 
 def hidden_from_learners() -> list[Path]:
-    """Folders a sandboxed child must not read: solutions and the hidden checks."""
-    return [SOLUTIONS, Path(__file__).resolve().parent, ROOT / "tests"]
+    """What a sandboxed child must never reach: every pack's solutions and checks, iclab's own code, tests, .git."""
+    from . import packs
+    from .errors import IclabError
+
+    try:
+        found = packs.discover()
+    except IclabError:
+        found = (packs.builtin(),)
+    hidden = [_PACKAGE, ROOT / "tests", ROOT / ".git", _PACKAGE.parent / ".git"]
+    for pack in found:
+        hidden += [pack.solutions, pack.checks]
+    return list(dict.fromkeys(hidden))

@@ -65,6 +65,8 @@ class Plan:
     ungradable: tuple[Ungradable, ...] = ()
     fingerprint: str = ""
     learners: int = 0  # this shard's learners, ungradable ones included
+    cohort: int = 0    # every learner found under root, whatever the shard
+    cohort_gradable: bool = False  # whether any of them, in any shard, holds something to grade
 
     @property
     def skipped(self) -> tuple[str, ...]:
@@ -222,9 +224,13 @@ def make_plan(root: Path, labs: list[str] | None = None, shard: str | None = Non
     units: list[Unit] = []
     ungradable: list[Ungradable] = []
     learners = 0
+    elsewhere_gradable = False  # another shard's learner holds something (looked at until one is found)
     for entry in entries:
         name = names[entry]
         if not _in_shard(name, shard_t):
+            if not elsewhere_gradable:
+                elsewhere_gradable = bool(labs) or bool(
+                    _folder_labs(entry, known)[0] if entry.is_dir() else _zip_labs(entry, known)[1] is None)
             continue
         learners += 1
         if labs:
@@ -243,4 +249,5 @@ def make_plan(root: Path, labs: list[str] | None = None, shard: str | None = Non
         units.extend(Unit(name, lab, entry) for lab in chosen)
     load_labs(u.lab for u in units)
     fingerprint = _fingerprint([e.name for e in entries], list(labs) if labs else None, shard_t[1])
-    return Plan(root, tuple(labs) if labs else None, shard_t, tuple(units), tuple(ungradable), fingerprint, learners)
+    return Plan(root, tuple(labs) if labs else None, shard_t, tuple(units), tuple(ungradable), fingerprint, learners,
+                len(entries), bool(units) or elsewhere_gradable)

@@ -14,6 +14,7 @@ import select
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -38,10 +39,15 @@ def enabled() -> bool:
 
 
 def site_dirs() -> list[str]:
-    """The installed libraries' folders (children run ``python -S`` and add these themselves)."""
+    """The installed libraries' folders (children run ``python -S`` and add these themselves).
+
+    Every site-packages folder on the grader's path, those a ``.pth`` file added
+    included (a venv that borrows another's libraries, a user's own folder).
+    """
     import site
 
-    return [d for d in site.getsitepackages() if os.path.isdir(d)]
+    found = list(site.getsitepackages()) + [p for p in sys.path if p.rstrip("/").endswith(("site-packages", "dist-packages"))]
+    return [d for d in dict.fromkeys(found) if os.path.isdir(d)]
 
 
 def copy_runtime(dest: Path) -> None:

@@ -186,18 +186,20 @@ def test_export_refuses_labs_that_solve_each_other_and_bad_names(tmp_path):
 
 
 @pytest.fixture
-def http_lab(tmp_path, monkeypatch):
-    """A copy of map-customer that declares a mock service, in a private catalogue."""
-    labs, fixtures = tmp_path / "labs", tmp_path / "fixtures"
+def http_lab(tmp_path):
+    """A copy of map-customer that declares a mock service, in a lab pack of its own."""
+    from graders import packs
+
+    pack = tmp_path / "pack"
+    labs, fixtures = pack / "labs", pack / "fixtures"
     shutil.copytree(ROOT / "labs/map-customer", labs / "http-lab", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "fixtures/map-customer", fixtures / "http-lab")
     toml = (labs / "http-lab/lab.toml").read_text()
     toml = toml.replace('id = "map-customer"', 'id = "http-lab"').replace("services = []", 'services = ["crm"]')
     (labs / "http-lab/lab.toml").write_text(toml)
-    monkeypatch.setattr(paths, "LABS", labs)
-    monkeypatch.setattr(paths, "FIXTURES", fixtures)
-    monkeypatch.setattr(paths, "SOLUTIONS", tmp_path / "solutions")
-    return labs / "http-lab"
+    packs.configure([str(pack)])
+    yield labs / "http-lab"
+    packs.configure([])
 
 
 def test_a_lab_with_services_brings_the_mock_services_source(http_lab, tmp_path):
