@@ -13,8 +13,11 @@ def show(value: Any, limit: int = 120) -> str:
     """A compact one-line rendering of a value."""
     try:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            text = repr(value)
+        except RecursionError:  # a value nested past the recursion limit: name it, never crash a check
+            text = f"<a {type(value).__name__} nested too deep to show>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

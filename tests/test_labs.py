@@ -22,3 +22,28 @@ def test_lab_is_proven(lab_id):
     assert {"reference", "deterministic", "visible-tests-reference", "visible-tests-starter", "readme", "starter",
             "coverage"} <= names
     assert any(n.startswith("flaw:") for n in names)
+
+
+@pytest.mark.parametrize("lab_id", LABS)
+def test_lab_equivalent_mutants_are_current(lab_id):
+    """Every reviewed equivalent names a mutant the reference still has (generating mutants costs no grading)."""
+    from graders.mutation.analysis import lab_mutants
+    from graders.mutation.equivalents import FILE_NAME, load_equivalents
+
+    lab = catalog.get_lab(lab_id)
+    listed = load_equivalents(lab.solutions / FILE_NAME)
+    mutants, _ = lab_mutants(lab)
+    ids = {m.id for m in mutants}
+    assert not set(listed) - ids, f"{FILE_NAME} lists mutants the reference no longer has: {sorted(set(listed) - ids)}"
+
+
+@pytest.mark.parametrize("lab_id", LABS)
+def test_lab_kills_its_reference_mutants(lab_id):
+    """Grading power, on a fixed tenth of the mutants (`iclab verify --mutants` grades them all)."""
+    from graders.mutation.analysis import MIN_SCORE, analyse
+
+    report = analyse(lab_id, sample=10)
+    survivors = [f"{r.mutant.id} at {r.mutant.where}" for r in report.survivors]
+    assert report.generated > 0
+    assert report.score >= MIN_SCORE, f"{report.score}% of a tenth of the mutants killed; survivors: {survivors}"
+    assert not report.killed_but_listed and not report.errors

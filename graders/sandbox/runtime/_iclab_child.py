@@ -197,7 +197,7 @@ def _answer(msg, channel, wire, workdir, output_cap, response_cap) -> dict | byt
     finally:
         sys.stdout, sys.stderr = saved
     try:
-        answer = {"id": call_id, "ok": True, "value": wire.to_plain(value), "output": sink.text()}
+        answer = {"id": call_id, "ok": True, "value": wire.to_plain(value, budget=response_cap), "output": sink.text()}
         if msg.get("watch_args"):
             answer["args_after"] = wire.to_plain(args)
             answer["kwargs_after"] = wire.to_plain(kwargs)

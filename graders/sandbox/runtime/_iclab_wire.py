@@ -27,8 +27,16 @@ class WireError(ValueError):
     """A value cannot be sent as plain data."""
 
 
-def to_plain(value, _depth=0):
-    """Return a JSON-ready copy of ``value``, tagging the types JSON lacks."""
+def to_plain(value, _depth=0, budget=None):
+    """Return a JSON-ready copy of ``value``, tagging the types JSON lacks.
+
+    ``budget``: refuse (WireError) once the copy would clearly pass this many
+    bytes, before building it: a 100 MB string fails at once, not after
+    being copied and encoded.
+    """
+    if budget is not None:
+        left = [budget]
+        return _bounded(value, left, budget)
     if _depth > MAX_DEPTH:
         raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
     t = type(value)
@@ -78,6 +86,36 @@ def to_plain(value, _depth=0):
         f"a value of type {t.__module__}.{t.__qualname__} cannot be returned; "
         "return plain data (dict, list, str, int, float, bool, None, Decimal, datetime)"
     )
+
+
+def _size(value) -> int:
+    """A lower bound on the bytes ``value`` takes on the wire, counting only what is cheap to see."""
+    t = type(value)
+    if t is str or isinstance(value, str):
+        return len(value) + 2
+    if t is bytes or t is bytearray:
+        return len(value) * 4 // 3 + 2
+    if isinstance(value, (list, tuple, dict, set, frozenset)):
+        return 2 + len(value)
+    return 4
+
+
+def _bounded(value, left: list, budget: int, depth: int = 0):
+    """``to_plain`` that walks ``value`` first, spending ``left[0]``; WireError when it runs out."""
+    stack = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
+        left[0] -= _size(item)
+        if left[0] < 0:
+            raise WireError(f"the return value is over the {budget}-byte limit")
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in dict.values(item))
+            stack.extend((k, level + 1) for k in dict.keys(item))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend((v, level + 1) for v in item)
+    return to_plain(value)
 
 
 def _hook(obj):
