@@ -105,6 +105,10 @@ class Run:
     def call(self, target: str, *args, **kwargs) -> CallRecord:
         return self._sandbox.call(target, *args, **kwargs)
 
+    def read_folder(self, folder: str, names: tuple[str, ...], cap: int) -> dict:
+        """Files the learner's code wrote into ``folder`` (of its work folder), read by the grader (see Sandbox)."""
+        return self._sandbox.read_folder(folder, names, cap)
+
     def call_many(self, target: str, arg_lists, *, watch_args: bool = False, timeout: float | None = None):
         """Call ``target`` once per argument tuple, pipelined (much faster than a loop of ``call``)."""
         from .sandbox import Call

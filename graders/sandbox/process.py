@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import select
+import stat
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,24 @@ from .records import CallError, CallRecord, CallStatus
 from .runtime import _iclab_wire as wire
 
 __all__ = ["Call", "Limits", "Sandbox"]
+
+
+def _open_beneath(base: Path, rel: str) -> int:
+    """A descriptor of the folder ``rel`` below ``base``, every step taken without following a link."""
+    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for part in Path(rel).parts:
+            if part in ("..", "/", ""):
+                raise OSError(f"{rel!r} leaves the work folder")
+            if part == ".":
+                continue
+            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 _MAX_TIMEOUTS_PER_TARGET = 2
 
@@ -177,6 +196,37 @@ class Sandbox:
             records.extend(got)
             i += len(got)
         return tuple(records)
+
+    def read_folder(self, folder: str, names: tuple[str, ...], cap: int) -> dict:
+        """What the child left in ``folder`` (relative to its work folder), read here, never through a link.
+
+        ``{"listing": sorted names (at most 50) or None, "files": {name: up to cap+1 bytes, or None}}``:
+        a file is None when absent, not a regular file, or reached through a symbolic link. Read by the
+        grader from the host, so no code of the child's can change what it says.
+        """
+        out: dict = {"listing": None, "files": dict.fromkeys(names), "cap": cap}
+        if self._folder is None:
+            return out
+        try:
+            fd = _open_beneath(self._folder.path / "work", folder)
+        except OSError:
+            return out
+        try:
+            out["listing"] = sorted(os.listdir(fd))[:50]
+            for name in names:
+                try:
+                    file_fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+                except OSError:
+                    continue
+                try:
+                    if stat.S_ISREG(os.fstat(file_fd).st_mode):
+                        with os.fdopen(os.dup(file_fd), "rb") as fh:
+                            out["files"][name] = fh.read(cap + 1)
+                finally:
+                    os.close(file_fd)
+        finally:
+            os.close(fd)
+        return out
 
     def _preload(self) -> None:
         """Import the learner's modules in a fresh child before any call (harness calls included).

@@ -315,15 +315,33 @@ def test_garbage_answers_are_reported_not_crashed_on(hidden):
     assert outcome.status is Status.FAILED and "ValueError" in outcome.reason
 
 
-# -- the trusted helper inside the sandbox ------------------------------------------
-def test_read_outputs_caps_each_file_and_marks_absent_ones(tmp_path):
-    helper = _module("_iclab_csv_batch_under_test", RUNTIME / "_iclab_csv_batch.py")
-    (tmp_path / "accepted.jsonl").write_bytes(b"x" * (helper.CAP + 100))
-    answer = helper.read_outputs(str(tmp_path))
-    assert len(answer["files"]["accepted.jsonl"]) == helper.CAP + 1
-    assert answer["files"]["rejects.jsonl"] is None and answer["listing"] == ["accepted.jsonl"]
-    assert helper.read_outputs(str(tmp_path / "missing")) == {
-        "listing": None, "files": {"accepted.jsonl": None, "rejects.jsonl": None}, "cap": helper.CAP}
+# -- what the child wrote, read by the grader ------------------------------------------
+WRITER = """
+import os
+def write(folder, big, link_to):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "accepted.jsonl"), "wb") as fh:
+        fh.write(b"x" * big)
+    os.symlink(link_to, os.path.join(folder, "rejects.jsonl"))
+    return sorted(os.listdir(folder))
+"""
+
+
+def test_outputs_are_read_by_the_grader_capped_and_never_through_a_link(tmp_path, mode):
+    from graders.sandbox import Limits, Sandbox
+
+    (tmp_path / "w.py").write_text(WRITER)
+    secret = paths.SOLUTIONS / "csv-batch" / "reference" / "nightly.py"
+    with Sandbox(tmp_path, Limits()) as sandbox:
+        assert sandbox.call("w:write", "out/x", lab.CAP + 100, str(secret)).ok
+        seen = sandbox.read_folder("out/x", lab.OUTPUTS, lab.CAP)
+        absent = sandbox.read_folder("out/none", lab.OUTPUTS, lab.CAP)
+        outside = sandbox.read_folder("../..", lab.OUTPUTS, lab.CAP)
+    assert len(seen["files"]["accepted.jsonl"]) == lab.CAP + 1
+    assert seen["files"]["rejects.jsonl"] is None  # a link, to the reference: not followed
+    assert seen["listing"] == ["accepted.jsonl", "rejects.jsonl"]
+    assert absent == {"listing": None, "files": {"accepted.jsonl": None, "rejects.jsonl": None}, "cap": lab.CAP}
+    assert outside["listing"] is None
 
 
 def _large_probe(submission: Path, hidden):
@@ -362,9 +380,8 @@ def process_file(path, out_dir, encoding_hint=None):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="the child can reset its own VmHWM through /proc/self/clear_refs; "
-                                       "needs the sandbox to deny that write or to sample RSS from outside")
-def test_a_child_cannot_hide_its_peak_by_resetting_the_high_water_mark(hidden, tmp_path):
+def test_a_child_cannot_hide_its_peak_by_resetting_the_high_water_mark(hidden, tmp_path, mode):
+    # The sandbox's Landlock rules keep /proc/self read-only, in both isolation modes.
     source = (paths.SOLUTIONS / "csv-batch" / "flawed" / "reads-whole-file" / "nightly.py").read_text()
     (tmp_path / "nightly.py").write_text(source + LIAR)
     record = _large_probe(tmp_path, hidden)

@@ -3,9 +3,9 @@
 Every hidden file is generated from the grader's seed, with other order ids,
 names, amounts and layouts than the visible fixtures, and each file tests one
 thing, so one mistake costs the checks about it. The grader's own oracle
-reads each file's bytes for the expected outputs; the learner's outputs come
-back through the trusted helper ``_iclab_csv_batch`` and are judged here as
-untrusted data.
+reads each file's bytes for the expected outputs; the learner's outputs are
+read by the grader itself from the child's work folder (never through a link)
+and judged here as untrusted data.
 
 The grader package is split because one module would pass 600 lines:
 oracle.py (the contract's expected outputs), order_files.py (the hidden
@@ -20,6 +20,7 @@ import json
 from ...checks import Grader, failed, passed
 from ...evidence import field_diff, mismatch_table, show
 from ...results import Dimension
+from ...sandbox import CallRecord, CallStatus
 from .oracle import HEADER, Expected, oracle
 from .order_files import COVERAGE, LARGE_ROWS, Case, Hidden, hidden_files, make_hidden
 from .outputs import Seen, _seen
@@ -28,6 +29,8 @@ __all__ = ["grader", "HEADER", "ENTRY", "LARGE_ROWS", "GROWTH_LIMIT_KB", "TEXT_F
            "Expected", "oracle", "Case", "Hidden", "make_hidden", "hidden_files", "Seen"]
 
 ENTRY = "nightly:process_file"
+OUTPUTS = ("accepted.jsonl", "rejects.jsonl")
+CAP = 256 * 1024  # the hidden files are small; more than this is itself a finding
 GROWTH_LIMIT_KB = 5 * 1024
 TEXT_FIELDS = ("order_id", "customer_name")  # what an encoding mistake garbles
 TRAILER_CODES = frozenset({"MISSING_TRAILER", "BAD_TRAILER", "COUNT_MISMATCH", "TOTAL_MISMATCH"})
@@ -43,7 +46,10 @@ def _process(run, key: str, out_prefix: str = "out"):
     case = run.data.case(key)
     out = f"{out_prefix}/{key}"
     args = (case.path, out) if case.hint is None else (case.path, out, case.hint)
-    return run.call(ENTRY, *args), run.call("_iclab_csv_batch:read_outputs", out)
+    record = run.call(ENTRY, *args)
+    # What it wrote, read by the grader from outside the child: no code of the submission's is in between.
+    files = run.read_folder(out, OUTPUTS, CAP)
+    return record, CallRecord(f"read {out}", (out,), {}, CallStatus.RETURNED, value=files)
 
 
 def _group(name: str, keys: tuple[str, ...], out_prefix: str = "out"):

@@ -302,6 +302,11 @@ def finish_child(work: str, *, tmp_mb: int, hide: list, drop_to_uid: bool, secco
         # (RLIMIT_CORE is 0) and nothing can trace it (the filter refuses ptrace).
         check(libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")
     drop_capabilities()
+    # Landlock too, where the kernel has it: the root is already an allowlist, but /proc is not, and a
+    # child must not write /proc/self (clear_refs would hide its memory peak from the grader).
+    import _iclab_landlock
+
+    _iclab_landlock.restrict(["/"], [WORK, scratch, "/dev/null"], None)
     if seccomp:
         import _iclab_seccomp
 

@@ -68,11 +68,13 @@ def _fs_rights(version: int) -> int:
     return rights
 
 
-def restrict(read: list[str], write: list[str], ports: list[int], listed: list[str] = ()) -> int:
+def restrict(read: list[str], write: list[str], ports: list[int] | None, listed: list[str] = ()) -> int:
     """Allow only reading ``read``, writing ``write``, connecting to ``ports``; return the ABI used.
 
     ``listed``: folders whose entries may be listed (not read): a site-packages
     folder, which the import system lists to find the allowed libraries in it.
+    ``ports`` None leaves TCP alone (a namespace-mode child's network already
+    holds nothing but its mock services).
 
     Raises OSError when Landlock exists but refuses (the child then stops: it
     never runs learner code under less than it was told it would get).
@@ -82,7 +84,7 @@ def restrict(read: list[str], write: list[str], ports: list[int], listed: list[s
         return 0
     handled = _fs_rights(version)
     size = ctypes.sizeof(ctypes.c_uint64) * (3 if version >= 6 else 2 if version >= 4 else 1)
-    attr = _Ruleset(handled, BIND_TCP | CONNECT_TCP if version >= 4 else 0,
+    attr = _Ruleset(handled, BIND_TCP | CONNECT_TCP if version >= 4 and ports is not None else 0,
                     SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL if version >= 6 else 0)
     ruleset = _libc.syscall(_CREATE, ctypes.byref(attr), size, 0)
     if ruleset < 0:
@@ -103,7 +105,7 @@ def restrict(read: list[str], write: list[str], ports: list[int], listed: list[s
                         raise OSError(ctypes.get_errno(), f"landlock rule for {path}")
                 finally:
                     os.close(fd)
-        if version >= 4:
+        if version >= 4 and ports is not None:
             for port in ports:
                 rule = _Port(CONNECT_TCP, int(port))
                 if _libc.syscall(_ADD, ruleset, _RULE_PORT, ctypes.byref(rule), 0) != 0:

@@ -49,7 +49,7 @@ from _iclab_proc import tree_cpu_seconds, tree_memory_kb
 
 _WARM = (  # imported once here, so every child starts with them in memory
     # the child runtime and the labs' harnesses (trusted, no state set up at import)
-    "_iclab_child", "_iclab_rpc", "_iclab_wire", "_iclab_seccomp", "_iclab_csv_batch", "_iclab_http",
+    "_iclab_child", "_iclab_rpc", "_iclab_wire", "_iclab_seccomp", "_iclab_landlock", "_iclab_http",
     "_iclab_log_triage", "_iclab_mapping_tests", "_iclab_pii_logging", "_iclab_sql_recon",
     # what submissions commonly import
     "base64", "collections", "copy", "csv", "dataclasses", "datetime", "decimal", "email.utils", "enum",
