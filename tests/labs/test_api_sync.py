@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import catalog, engine
+from graders import catalog, engine, paths
 from graders.labs import api_sync as sync_lab
 from graders.labs._http_support import Stage
 from graders.labs.api_sync import logs, timing
@@ -27,7 +27,7 @@ from mock_services import (
     on,
 )
 
-ROOT = catalog.paths.ROOT
+ROOT = paths.ROOT
 REFERENCE = ROOT / "solutions/api-sync/reference"
 LAB = catalog.get_lab("api-sync")
 DATA = sync_lab.grader.data()

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from graders import catalog, engine
+from graders import catalog, engine, paths
 from graders.labs import idempotent_orders as orders_lab
 from graders.results import Status
 from graders.verify import comparable
 from mock_services.services.erp import ORDER_REQUEST_SCHEMA
 
-ROOT = catalog.paths.ROOT
+ROOT = paths.ROOT
 REFERENCE = ROOT / "solutions/idempotent-orders/reference"
 LAB = catalog.get_lab("idempotent-orders")
 DATA = orders_lab.grader.data()

@@ -20,7 +20,8 @@ COVERAGE = {
         "a date already past (server clock behind), zero, trailing whitespace, a lower-case header name — throttled",
         "on a page, on one account and on the token endpoint — throttled, client-errors (throttled id)",
         "not earlier than asked and not more than 0.5 s later — timing.check_retry_after"),
-    5: ("500, 502, 503, 504, a timeout, a dropped connection and a 2xx body that is not JSON — flaky",
+    5: ("500, 502, 503, 504, a dropped connection and a 2xx body that is not JSON on pages, a timeout on the token — "
+        "flaky",
         "five failures in a row so the wait reaches the cap and the last allowed attempt succeeds — flaky page 2",
         "the token endpoint (timeout, 503) and one account (503, timeout, six drops) — flaky, token-expiry, "
         "client-errors",
