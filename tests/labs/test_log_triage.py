@@ -13,13 +13,13 @@ from datetime import datetime
 
 import pytest
 
-from graders import catalog, engine
+from graders import catalog, engine, paths
 from graders.labs import log_triage as lt
 from graders.labs.log_triage import findings, hidden as hidden_data, render
 from graders.results import Status
 from graders.sandbox import CallRecord, CallStatus
 
-ROOT = catalog.paths.ROOT
+ROOT = paths.ROOT
 VISIBLE = ROOT / "fixtures/log-triage/bundle"
 REFERENCE = ROOT / "solutions/log-triage/reference"
 
@@ -295,15 +295,21 @@ def helper(monkeypatch, tmp_path):
     return _iclab_log_triage
 
 
-def test_read_findings_drops_a_byte_order_mark_and_refuses_huge_or_non_utf8_files(helper, tmp_path):
+def test_findings_are_read_by_the_grader_dropping_a_byte_order_mark_refusing_huge_non_utf8_or_linked(tmp_path):
+    from types import SimpleNamespace
+
+    probe = lt.grader.probes["findings"]
+    run = SimpleNamespace(submission=tmp_path)
     (tmp_path / "findings.toml").write_text('[INC-1]\ncategory = "timeout"\n', encoding="utf-8")
-    assert helper.read_findings() == '[INC-1]\ncategory = "timeout"\n'
+    assert probe(run).value == '[INC-1]\ncategory = "timeout"\n'
     (tmp_path / "findings.toml").write_text('[INC-1]\ncategory = "timeout"\n', encoding="utf-8-sig")
-    assert tomllib.loads(helper.read_findings()) == {"INC-1": {"category": "timeout"}}
-    for data in (b"#" * (helper.MAX_BYTES + 1), b'[INC-1]\nnote = "M\xfcller"\n'):
+    assert tomllib.loads(probe(run).value) == {"INC-1": {"category": "timeout"}}
+    for data in (b"#" * (256 * 1024 + 1), b'[INC-1]\nnote = "M\xfcller"\n'):
         (tmp_path / "findings.toml").write_bytes(data)
-        with pytest.raises(ValueError):
-            helper.read_findings()
+        assert not probe(run).ok and probe(run).error.type == "ValueError"
+    (tmp_path / "findings.toml").unlink()
+    (tmp_path / "findings.toml").symlink_to(ROOT / "solutions/log-triage/reference/findings.toml")
+    assert not probe(run).ok  # a link is never followed to what it points at
 
 
 def test_helpers_for_unknown_sources_and_another_time_zone(helper, monkeypatch, tmp_path):

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from graders import catalog, engine
+from graders import catalog, engine, paths
 from graders.labs import pii_logging as pl
 from graders.labs.pii_logging.judging import expected_line
 from graders.results import Status
 from graders.sandbox import CallRecord, CallStatus
 
-ROOT = catalog.paths.ROOT
+ROOT = paths.ROOT
 REFERENCE = ROOT / "solutions/pii-logging/reference/masking_filter.py"
 MASK_TEXT_CHECKS = set(pl.CATEGORIES) | set(pl.SAFE_CHECKS) | {"mask-format"}
 

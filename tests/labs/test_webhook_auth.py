@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from graders import catalog, engine
+from graders import catalog, engine, paths
 from graders.labs import webhook_auth as wa
 from graders.labs.webhook_auth.hidden import DELIVERY_GROUPS, TOKEN_GROUPS
 from graders.results import Status
 
-ROOT = catalog.paths.ROOT
+ROOT = paths.ROOT
 REFERENCE = ROOT / "solutions/webhook-auth/reference/webhooks.py"
 ENTRIES = ("verify_webhook", "validate_jwt")
 

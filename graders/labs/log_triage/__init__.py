@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 
+from ...sandbox import CallError, CallRecord, CallStatus
 from ...checks import Grader, failed, partial, passed
 from ...evidence import mismatch_table, show
 from ...results import Dimension
@@ -91,9 +92,34 @@ def _probe_timeline(run):
     return calls, {folder: tuple(answers) for folder, answers in own.items()}, tolerant
 
 
+FINDINGS_MAX_BYTES = 256 * 1024
+
+
 @grader.probe("findings")
 def _probe_findings(run):
-    return run.call("_iclab_log_triage:read_findings")
+    """findings.toml as text, read by the grader from its own link-free copy of the submission.
+
+    No code of the learner's runs on the way, so nothing can stand in for the file. Editors on
+    Windows save UTF-8 with a byte-order mark, which TOML parsers refuse; the mark says nothing
+    about the findings, so it is dropped rather than costing every findings check.
+    """
+    target, args = "findings.toml", ()
+
+    def refused(message: str) -> CallRecord:
+        return CallRecord(target, args, {}, CallStatus.RAISED, error=CallError("ValueError", message))
+
+    path = run.submission / "findings.toml"
+    if path.is_symlink() or not path.is_file():
+        return refused("there is no findings.toml in the submission")
+    with path.open("rb") as handle:
+        data = handle.read(FINDINGS_MAX_BYTES + 1)
+    if len(data) > FINDINGS_MAX_BYTES:
+        return refused(f"findings.toml is larger than {FINDINGS_MAX_BYTES // 1024} KB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return refused(f"findings.toml is not UTF-8 (byte {exc.start}); save it as UTF-8")
+    return CallRecord(target, args, {}, CallStatus.RETURNED, value=text)
 
 
 # -- checks on triage.py ------------------------------------------------------

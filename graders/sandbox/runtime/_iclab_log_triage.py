@@ -1,30 +1,14 @@
-"""Trusted helper for the log-triage lab: hand the grader the learner's findings.toml as text.
+"""Trusted helpers for the log-triage lab: call the learner's parser in ways a plain call cannot.
 
-The grader parses the text itself (tomllib, plain data); this side only reads.
+They report what happened (which exception, what came back), never a verdict;
+the grader judges. findings.toml is not read here: the grader reads it from its
+own copy of the submission.
 """
 from __future__ import annotations
 
 import os
 
 MAX_BYTES = 256 * 1024
-
-
-def read_findings() -> str:
-    """The text of findings.toml in the submission's working folder.
-
-    Editors on Windows save UTF-8 with a byte-order mark, which TOML parsers
-    refuse; the mark says nothing about the findings, so it is dropped here
-    rather than costing every findings check.
-    """
-    folder = os.environ.get("ICLAB_WORK") or os.getcwd()
-    with open(os.path.join(folder, "findings.toml"), "rb") as handle:
-        data = handle.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise ValueError(f"findings.toml is larger than {MAX_BYTES // 1024} KB")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"findings.toml is not UTF-8 (byte {exc.start}); save it as UTF-8") from None
 
 
 def unknown_source(line: str, source: str) -> str:
