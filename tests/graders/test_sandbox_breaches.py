@@ -378,3 +378,26 @@ def test_results_say_which_protections_were_missing(tmp_path, mode):
         assert any("namespaces" in p for p in result.sandbox_missing)
     doc = json.loads(json.dumps(result.sandbox_missing))
     assert doc == list(result.sandbox_missing)
+
+
+# -- the allowlist: only the libraries a lab names ------------------------------------------------------------
+def test_a_child_imports_only_the_libraries_its_lab_allows(tmp_path, mode):
+    source = """
+        import importlib
+        def which():
+            out = {}
+            for name in ("lxml.etree", "duckdb", "requests", "json"):
+                try:
+                    importlib.import_module(name)
+                    out[name] = "imported"
+                except (ImportError, OSError):  # process mode: Landlock refuses to read it
+                    out[name] = "refused"
+            return out
+    """
+    sub = _box(tmp_path, source)
+    with Sandbox(sub, Limits(libraries=())) as box:
+        none = box.call("probe:which").value
+    with Sandbox(sub, Limits(libraries=("lxml",))) as box:
+        some = box.call("probe:which").value
+    assert none == {"lxml.etree": "refused", "duckdb": "refused", "requests": "refused", "json": "imported"}
+    assert some == {"lxml.etree": "imported", "duckdb": "refused", "requests": "refused", "json": "imported"}

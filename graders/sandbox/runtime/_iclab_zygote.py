@@ -72,22 +72,34 @@ def _prepare_child(fds: list[int], env: dict, work: str, seal: dict, seccomp: by
     os.environ.clear()
     os.environ.update(env)
     time.tzset()
-    hide = list(seal.get("hide", []))
-    _forget_modules(hide)
-    _iclab_isolate.finish_child(work, tmp_mb=int(seal.get("tmp_mb", 16)), hide=hide,
+    _forget_modules(seal.get("forget", []))
+    _iclab_isolate.finish_child(work, tmp_mb=int(seal.get("tmp_mb", 16)), hide=[], views=seal.get("views", []),
                                 drop_to_uid=bool(seal.get("drop_to_uid")), seccomp=seccomp,
                                 scratch=str(seal.get("scratch", _iclab_isolate.TMP)))
 
 
-def _forget_modules(hidden: list[str]) -> None:
-    """Drop warm modules loaded from libraries this child's lab does not allow: importing them must fail."""
+_FORGET: dict[tuple[str, ...], list[str]] = {}
+
+
+def _modules_from(hidden: list[str]) -> list[str]:
+    """The warm modules loaded from ``hidden`` libraries (worked out once per set, here in the server)."""
     import sys
 
-    prefixes = tuple(p.rstrip("/") + "/" for p in hidden)
-    for name, module in list(sys.modules.items()):
-        where = getattr(module, "__file__", None) or ""
-        if where.startswith(prefixes) or where in hidden:
-            del sys.modules[name]
+    key = tuple(sorted(hidden))
+    if key not in _FORGET:
+        prefixes = tuple(p.rstrip("/") + "/" for p in hidden)
+        _FORGET[key] = [name for name, module in list(sys.modules.items())
+                        if (getattr(module, "__file__", None) or "").startswith(prefixes)
+                        or (getattr(module, "__file__", None) or "") in hidden]
+    return _FORGET[key]
+
+
+def _forget_modules(names: list[str]) -> None:
+    """Drop warm modules of libraries this child's lab does not allow: importing them must fail."""
+    import sys
+
+    for name in names:
+        sys.modules.pop(name, None)
 
 
 def _become_child(fds: list[int], request: dict | None, seccomp: bytes | None) -> None:
@@ -147,6 +159,10 @@ class Server:
     def spawn(self, request: dict, fds: list[int]) -> dict:
         if len(fds) != 3:
             return {"ok": False, "error": f"spawn needs 3 descriptors, got {len(fds)}"}
+        seal = request.setdefault("seal", {})
+        hidden = list(seal.get("hide", []))
+        seal["views"] = _iclab_isolate.library_view(hidden)  # both made here, once per set of libraries
+        seal["forget"] = _modules_from(hidden)
         pid = self._fork(fds, request)
         self.live.add(pid)
         return {"ok": True, "pid": pid}
