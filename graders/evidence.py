@@ -1,8 +1,19 @@
-"""Small, readable expected-vs-actual evidence for learners."""
+"""Small, readable expected-vs-actual evidence for learners.
+
+Every value ``show`` renders is grading data: hidden inputs and fixtures are
+generated, and what the submission returned was computed from them. So ``show``
+marks its text synthetic (``masking.synthetic``): the results show e-mails,
+phones and cards in it whole, the digits a learner must compare included, and
+still mask any secret (a token, a password, a key) in it. Free text a check
+writes around it (a learner's printed output, an exception message) stays
+masked whole.
+"""
 from __future__ import annotations
 
 import json
 from typing import Any, Iterable
+
+from .masking import synthetic
 
 __all__ = ["show", "field_diff", "mismatch_table", "MAX_LINES"]
 
@@ -10,7 +21,7 @@ MAX_LINES = 6
 
 
 def show(value: Any, limit: int = 120) -> str:
-    """A compact one-line rendering of a value."""
+    """A compact one-line rendering of a value, marked as grading data (see the module docstring)."""
     try:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     except (TypeError, ValueError, RecursionError):
@@ -18,7 +29,7 @@ def show(value: Any, limit: int = 120) -> str:
             text = repr(value)
         except RecursionError:  # a value nested past the recursion limit: name it, never crash a check
             text = f"<a {type(value).__name__} nested too deep to show>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return synthetic(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def field_diff(expected: dict, actual: Any, fields: Iterable[str] | None = None) -> list[str]:
