@@ -46,20 +46,30 @@ def cli(lab_packs: tuple[str, ...]) -> None:
 
 @cli.command("list")
 def list_cmd() -> None:
-    """List the labs with your progress in each."""
+    """List the labs with your progress in each: checks run, best score, criteria still failing."""
     state = workspace.State.load()
     rows = []
     catalog.require_labs()  # finding no lab is an error that says where iclab looked, never an empty table
     for lab in catalog.all_labs():
         entry = state.lab(lab.id)
-        if "best" in entry:
-            status = f"best {entry['best']:g}/{entry.get('max', 100):g}"
+        best = entry.get("best")
+        if isinstance(best, (int, float)):
+            status = f"best {best:g}/{entry.get('max', 100):g}"
         elif "workspace" in entry:
             status = "in progress"
         else:
             status = "not started"
-        rows.append([lab.id, f"{lab.minutes} min", lab.difficulty, ", ".join(lab.skills[:3]), status])
-    click.echo(table(["lab", "time", "level", "skills", "status"], rows), nl=False)
+        attempts = entry.get("attempts")
+        failing = entry.get("failing")
+        if state.solved(lab.id):
+            left = "none: see `iclab solution`"
+        elif isinstance(failing, list) and failing:
+            left = ", ".join(str(f).split(" ")[0] for f in failing[:8]) + (" ..." if len(failing) > 8 else "")
+        else:
+            left = "-"
+        rows.append([lab.id, f"{lab.minutes} min", lab.difficulty, ", ".join(lab.skills[:2]), status,
+                     str(attempts) if isinstance(attempts, int) else "0", left])
+    click.echo(table(["lab", "time", "level", "skills", "progress", "checks", "still failing"], rows), nl=False)
 
 
 @cli.command()
@@ -74,21 +84,75 @@ def start(lab_id: str, directory: Path | None) -> None:
     click.echo(f"edit {', '.join(lab.files)}, run `pytest` there, then `iclab check {dest}`; stuck? `iclab hint {lab.id}`")
 
 
+def _tests_line(run) -> list[str]:
+    lines = [f"visible tests: {run.passed} passed, {run.failed + run.errors} failed ({run.summary})"]
+    return lines + [f"note: {note}" for note in run.notes]
+
+
 @cli.command()
 @click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-tests", is_flag=True, help="Skip the visible tests; show only the grader's verdicts.")
 def check(directory: Path, no_tests: bool) -> None:
-    """Run the visible tests, then the grader, on the workspace in DIRECTORY."""
-    from graders.visible_tests import run_visible_tests
+    """Run the visible tests and the grader on the workspace in DIRECTORY (side by side)."""
+    from graders.trainee import check_workspace
 
     lab_id, root = workspace.find(directory)
     lab = catalog.get_lab(lab_id)
-    if not no_tests:
-        run = run_visible_tests(root)
-        click.echo(f"visible tests: {run.passed} passed, {run.failed + run.errors} failed ({run.summary})")
-    result = engine.grade(lab, root, label=str(root))
-    click.echo(FORMATS["text"](result, color=_color()), nl=False)
-    workspace.State.load().record_score(lab.id, result.score, result.max_score)
+    done = check_workspace(lab, root, tests=not no_tests)
+    if done.tests is not None:
+        click.echo("\n".join(_tests_line(done.tests)))
+    click.echo(FORMATS["text"](done.result, color=_color()), nl=False)
+
+
+@cli.command()
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--poll", is_flag=True, help="Look for saved files every half second instead of waiting for file events.")
+def watch(directory: Path, poll: bool) -> None:
+    """Re-run the visible tests and the grader on DIRECTORY's workspace whenever you save a file.
+
+    Keys: h shows the next hint, c checks now, q quits.
+    """
+    from graders.watch import watch as watch_loop
+
+    lab_id, root = workspace.find(directory)
+    watch_loop(catalog.get_lab(lab_id), root, poll=poll)
+
+
+@cli.command()
+@click.argument("lab_id", metavar="LAB")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
+def solution(lab_id: str, directory: Path | None) -> None:
+    """Once LAB scores 100, show the reference solution beside your files; before that, what is left."""
+    import shutil
+
+    from graders.render.text import side_by_side
+    from graders.trainee import solution as reveal
+
+    lab = catalog.get_lab(lab_id)
+    if directory is not None:
+        found, directory = workspace.find(directory)
+        if found != lab.id:
+            raise _Failure(f"{directory} is a {found} workspace, not {lab.id}", 2)
+    shown = reveal(lab, directory)
+    if not shown.solved:
+        if shown.best is None:
+            click.echo(f"{lab.id}: not checked yet. The reference is shown once your work scores full marks: "
+                       f"`iclab check` in your workspace{f' ({shown.workspace})' if shown.workspace else ''}.")
+            return
+        click.echo(f"{lab.id}: your best is {shown.best:g}/{shown.max_score or 100:g} after {shown.attempts} "
+                   f"check{'s' if shown.attempts != 1 else ''}; the reference is shown once it scores full marks.")
+        if shown.failing:
+            click.echo("still failing at your last check:")
+            for label in shown.failing:
+                click.echo(f"  {label}")
+        click.echo(f"stuck? `iclab hint {lab.id}`")
+        return
+    width = shutil.get_terminal_size((120, 40)).columns
+    for rel, mine, ref in shown.pairs:
+        click.echo(side_by_side(f"yours: {rel}" if mine is not None else f"{rel} (not in your workspace)", mine or "",
+                                f"reference: {rel}", ref, width))
+    where = f"; the reference files are also in {shown.written}/ to open beside yours" if shown.written else ""
+    click.echo(f"{lab.id}: solved ({shown.best:g}/{shown.max_score:g}){where}")
 
 
 @cli.command()
@@ -394,12 +458,62 @@ def batch(submissions: Path, labs: tuple[str, ...], jobs: int | None, shard: str
 @click.argument("folders", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True)
 def merge(folders: tuple[Path, ...], out: Path) -> None:
-    """Join the outputs of sharded `iclab batch` runs into one gradebook."""
+    """Join the outputs of sharded `iclab batch` runs, and reviewers' copies of them, into one gradebook."""
     from graders.batch.merge import merge as merge_runs
 
-    info = merge_runs(list(folders), out)
-    click.echo(f"merged {len(folders)} shards: {info.path} ({info.submissions} learners, {info.ungradable} of them "
+    done = merge_runs(list(folders), out)
+    info = done.info
+    what = (f"{done.shards} shards" if done.copies == done.shards
+            else f"{done.copies} folders ({done.shards} shard{'s' if done.shards != 1 else ''}, reviewers' copies)")
+    click.echo(f"merged {what}: {info.path} ({info.submissions} learners, {info.ungradable} of them "
                f"not graded; {info.gradings} gradings)")
+    for note in done.notes:
+        click.echo(f"note: {note}", err=True)
+    if done.reviewers:
+        click.echo(f"reviews by {', '.join(done.reviewers)}: {len(done.disputed)} rubric item"
+                   f"{'s' if len(done.disputed) != 1 else ''} where reviewers disagree by more than one level")
+        for learner, lab, item, levels in done.disputed[:20]:
+            click.echo(f"  disputed: {learner} {lab} {item} ({levels})")
+        if len(done.disputed) > 20:
+            click.echo(f"  ... and {len(done.disputed) - 20} more (SELECT * FROM review_results WHERE status = 'disputed')")
+        if done.disputed:
+            click.echo(f"settle them with `iclab review {out}`: a level entered there replaces the reviewers'")
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--reviewer", help="Your name, recorded with every score (default: your user name).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
+@click.option("--show-names", is_flag=True, help="Show learners' names from the start (hidden until all are reviewed).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
+def review(out: Path, reviewer: str | None, port: int, show_names: bool, open_browser: bool) -> None:
+    """Score the rubric items of a batch's learners in a local web page (127.0.0.1, a token in the URL).
+
+    One learner at a time, names hidden: their answers beside the rubric, their automatic results
+    alongside. Scores are saved to OUT/reviews.jsonl as you enter them and land in the gradebook.
+    """
+    import getpass
+
+    from graders.review.server import ReviewServer
+
+    server = ReviewServer(out, reviewer=reviewer or getpass.getuser(), show_names=show_names, port=port)
+    done, total = server.cohort.progress(server.book)
+    click.echo(f"reviewing {total} learners in {out} as {server.reviewer} ({done} reviewed so far); Ctrl+C stops")
+    click.echo(f"open {server.url}", err=False)
+    sys.stdout.flush()
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    done, total = server.cohort.progress(server.book)
+    click.echo(f"stopped: {done} of {total} learners reviewed; scores in {out / 'reviews.jsonl'}, "
+               f"gradebook {out / 'gradebook.duckdb'}")
 
 
 @cli.group()

@@ -97,8 +97,19 @@ def find(start_dir: Path) -> tuple[str, Path]:
     raise WorkspaceError(f"{here} is not an iclab workspace; create one with `iclab start LAB`")
 
 
+def _number(value) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 class State:
-    """The learner's progress: workspaces, best scores, hints shown. One JSON file, written atomically."""
+    """The learner's progress: workspaces, checks run, best scores, what still fails, hints shown.
+
+    One JSON file, written atomically. Per lab: ``workspace``, ``started``,
+    ``attempts`` (gradings of the workspace: `iclab check` and each `iclab watch`
+    run), ``best`` and ``max`` (the best score and its maximum), ``last`` and
+    ``failing`` (the latest score and the checks it failed, as ``AC3 created-at-utc``),
+    ``hints_shown``.
+    """
 
     def __init__(self, path: Path, data: dict):
         self.path = path
@@ -131,6 +142,23 @@ class State:
         best = entry.get("best")
         if not isinstance(best, (int, float)) or score > best:
             self.update(lab_id, best=score, max=max_score)
+
+    def record_attempt(self, lab_id: str, score: float, max_score: float, failing: list[str]) -> None:
+        """One grading of the learner's workspace: count it, keep what still fails, and the best score."""
+        entry = self.lab(lab_id)
+        attempts = entry.get("attempts")
+        fields: dict = {"attempts": (attempts if isinstance(attempts, int) and attempts > 0 else 0) + 1,
+                        "last": score, "failing": list(failing)}
+        best = _number(entry.get("best"))
+        if best is None or score > best:
+            fields.update(best=score, max=max_score)
+        self.update(lab_id, **fields)
+
+    def solved(self, lab_id: str) -> bool:
+        """True once the lab has scored full marks (its best score is its maximum)."""
+        entry = self.lab(lab_id)
+        best, top = _number(entry.get("best")), _number(entry.get("max"))
+        return best is not None and top is not None and top > 0 and best >= top
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
