@@ -42,6 +42,7 @@ __all__ = ["BundleSummary", "bundle_entries", "export", "requirements_for"]
 GUIDE = "CANDIDATE.md"
 PACKER = "pack_submission.py"
 REQUIREMENTS = "requirements.txt"
+INI = "pytest.ini"  # each starter's: plugin autoload off
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def bundle_entries(labs: list[Lab]) -> dict[str, tuple[bytes, int]]:
         for name, path in _lab_sources(lab):
             entries[f"{lab.id}/{name}"] = (_read_public(path), 0o644)
         entries[f"{lab.id}/{MARKER}"] = (f'lab = "{lab.id}"\n'.encode(), 0o644)
+        if lab.services and f"{lab.id}/{INI}" in entries:
+            entries[f"{lab.id}/{INI}"] = (_with_parent_on_path(entries[f"{lab.id}/{INI}"][0]), 0o644)
     services = sorted({s for lab in labs for s in lab.services})
     if services:
         package = distribution.package_folder("mock_services")
@@ -87,6 +90,16 @@ def bundle_entries(labs: list[Lab]) -> dict[str, tuple[bytes, int]]:
     entries[PACKER] = (_packer(labs).encode(), 0o755)
     entries[GUIDE] = (_guide(labs, requirements, services).encode(), 0o644)
     return entries
+
+
+def _with_parent_on_path(ini: bytes) -> bytes:
+    """The starter's pytest.ini, plus the bundle's root on the path: its tests import ``mock_services`` from there.
+
+    In a workspace iclab's installed ``mock_services`` serves; in a bundle the package sits
+    beside the exercise folders, so ``cd api-sync; python -m pytest`` needs the folder above.
+    """
+    text = ini.decode("utf-8").rstrip("\n")
+    return (text + "\n# The bundle's mock_services/ sits in the folder above this one.\npythonpath = ..\n").encode()
 
 
 def _refuse_give_aways(labs: list[Lab]) -> None:
@@ -179,7 +192,27 @@ def requirements_for(labs: Iterable[Lab]) -> list[str]:
         dist = (found.get(name) or [name])[0]
         lines.add(pinned.get(_canonical(dist), dist))
     lines |= {extra for module, extra in _PINNED_EXTRA.items() if module in imported}
+    floor = _pytest_floor(labs)
+    if floor:
+        lines = {f"{r},>={floor}" if _canonical(re.split(r"[\s<>=!~;\[(,]", r, maxsplit=1)[0]) == "pytest"
+                 and f">={floor}" not in r.replace(" ", "") else r for r in lines}
     return sorted(lines, key=str.lower)
+
+
+def _pytest_floor(labs: list[Lab]) -> str:
+    """The highest ``minversion`` the labs' starter pytest.ini files ask for ("" when none does)."""
+    import configparser
+
+    floors = []
+    for lab in labs:
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(lab.starter / INI, encoding="utf-8")
+        except configparser.Error:
+            continue
+        if parser.has_option("pytest", "minversion"):
+            floors.append(parser.get("pytest", "minversion").strip())
+    return max(floors, key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)), default="")
 
 
 def _imports(sources: Iterable[Path]) -> set[str]:
@@ -210,6 +243,12 @@ def _canonical(name: str) -> str:
 # --------------------------------------------------------------------------- the candidate's guide
 
 
+# Every command block in the guide starts from the folder holding the guide, and says so on its first
+# line: what the guide prints must work exactly as printed from there (tests/graders/test_bundle_guide.py
+# follows it literally in a fresh virtual environment).
+HERE = "# in the folder that holds this guide"
+
+
 def _guide(labs: list[Lab], requirements: list[str], services: list[str]) -> str:
     minutes = sum(lab.minutes for lab in labs)
     budget = f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
@@ -225,8 +264,12 @@ def _guide(labs: list[Lab], requirements: list[str], services: list[str]) -> str
         mocks = f"""
 `mock_services/` is the source of the fake systems the tickets talk to ({', '.join(services)}).
 Your visible tests stub them with `responses`; to poke a real one with curl or Postman, run it
-from this folder: `python -c "from mock_services import serve_forever; serve_forever('{services[0]}', 'flaky')"`
-(Ctrl+C stops it; the ticket names the scenarios).
+(Ctrl+C stops it; the ticket names the scenarios; it prints its URL):
+
+```sh
+{HERE}
+python -c "from mock_services import serve_forever; serve_forever('{services[0]}', 'flaky')"
+```
 """
     return f"""# Take-home exercises
 
@@ -252,26 +295,37 @@ the visible tests is a good start, not the finish line. Where a README mentions 
 or `iclab hint`, those are the tools of the practice version: here, run the tests and read
 `hints.md`.
 
+Every command below starts from the folder that holds this guide (its first line says so).
+
 ## Set up (once; then everything works offline)
 
 You need Python 3.11 or newer.
 
 ```sh
+{HERE}
 python3 -m venv .venv
 . .venv/bin/activate                  # Windows: .venv\\Scripts\\activate
 python -m pip install -r requirements.txt
 ```
 
 `requirements.txt` lists what the visible tests import: {', '.join(f'`{r}`' for r in requirements)}.
-For a machine with no network at all: on a connected machine run
-`python -m pip download -r requirements.txt -d wheels`, copy `wheels/` across, then
-`python -m pip install --no-index --find-links wheels -r requirements.txt`.
+For a machine with no network at all, download the packages on a connected machine, copy
+`wheels/` across, and install from it instead of the last line above:
+
+```sh
+{HERE}
+python -m pip download -r requirements.txt -d wheels                       # on the connected machine
+python -m pip install --no-index --find-links wheels -r requirements.txt   # here, offline
+```
 
 ## Work on an exercise
 
+In the terminal where you activated `.venv`:
+
 ```sh
+{HERE}
 cd {first.id}
-python -m pytest                      # the visible tests
+python -m pytest                      # the visible tests (python -m pytest -x stops at the first failure)
 ```
 
 Edit only the files in the table above, and keep the names and signatures the README gives.
@@ -280,15 +334,18 @@ You may add helper modules (`.py` files) next to them: they are handed in too (a
 
 ## Hand in
 
-From this folder (the one holding this guide):
-
 ```sh
+{HERE}
 python pack_submission.py             # writes submission.zip; send that one file
 ```
 
 It checks that every file is there, warns about files you have not changed, and writes a
-manifest with each file's SHA-256. If you have the `iclab` tool, `iclab submit . -o submission.zip`
-does the same.
+manifest with each file's SHA-256. If you have the `iclab` tool, it does the same:
+
+```sh
+{HERE}
+iclab submit . -o submission.zip
+```
 
 Without either, build the zip by hand: it must hold `{MANIFEST}` at its root and one folder
 per exercise with your files, nothing else:
@@ -378,7 +435,7 @@ def lab_files(root: Path, lab: str, spec: dict) -> list[str]:
     chosen = []
     for rel in spec["files"]:
         path = folder / rel
-        if path.is_symlink() or not path.is_file():
+        if not path.is_file() or path.is_symlink():
             fail(f"{lab}/{rel} is missing (or is a link); put the file itself there")
         chosen.append(rel)
     extras = []

@@ -104,7 +104,7 @@ def test_bundle_carries_no_hidden_checks_and_no_solutions(bundles, lab_id):
 
 def test_the_leak_check_would_catch_a_copied_grader(bundles):
     contents = _contents(bundles["map-customer"])
-    contents["map-customer/data.py"] = (ROOT / "graders/labs/map_customer.py").read_text()
+    contents["map-customer/data.py"] = (ROOT / "graders/labs/map_customer/__init__.py").read_text()
     assert _leaks(contents, HIDDEN_CHECK_LINES - _public_lines("map-customer"))
 
 
