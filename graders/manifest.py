@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import paths
 from .errors import ManifestError
+from .review.rubric import parse_rubric
 from .sandbox import Limits
 
 __all__ = ["EntryPoint", "Lab", "Flaw", "load_lab", "load_flaw"]
@@ -50,6 +51,7 @@ class Lab:
     exercise: str | None
     folder: Path
     pack: "LabPack | None" = None  # the lab pack it comes from (None: the built-in pack)
+    rubric: tuple = ()  # RubricItem(s) a person scores (graders/review/rubric.py); none for most labs
 
     @property
     def module_name(self) -> str:
@@ -161,7 +163,7 @@ def load_lab(folder: Path, pack: "LabPack | None" = None) -> Lab:
         files=tuple(data["files"]),
         entry_points=tuple(EntryPoint(**ep) for ep in data["entry_points"]),
         services=tuple(data["services"]), limits=limits, exercise=data.get("exercise"), folder=folder,
-        pack=pack,
+        pack=pack, rubric=parse_rubric(data.get("rubric")),
     )
 
 

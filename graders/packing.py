@@ -145,8 +145,10 @@ def write_zip(out: Path, entries: Iterable[tuple[str, bytes, int]]) -> tuple[int
 def lab_submission_files(lab: Lab, folder: Path) -> list[str]:
     """The paths (relative, posix) that a submission of ``lab`` from ``folder`` holds.
 
-    The lab's ``files`` (each must exist), then extra ``.py`` modules beside them that the
-    learner added: never the starter's own files, tests, hidden files, links or caches.
+    The lab's ``files`` (each must exist), the files holding answers to its rubric items
+    when present (never required: see graders/review/rubric.py), then extra ``.py`` modules
+    beside them that the learner added: never the starter's own files, tests, hidden files,
+    links or caches.
     """
     chosen: list[str] = []
     for rel in lab.files:
@@ -156,6 +158,10 @@ def lab_submission_files(lab: Lab, folder: Path) -> list[str]:
         if not path.is_file():
             raise SubmissionError(f"{lab.id}: {rel} is missing from {folder}")
         chosen.append(rel)
+    for rel in dict.fromkeys(item.file for item in lab.rubric):
+        path = folder / rel
+        if rel not in chosen and path.is_file() and not path.is_symlink():
+            chosen.append(rel)
     starter = {p.relative_to(lab.starter).as_posix() for p in lab.starter.rglob("*")} if lab.starter.is_dir() else set()
     extras: list[str] = []
     for parent in sorted({(folder / rel).parent for rel in lab.files}):

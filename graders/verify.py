@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import re
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from .results import LabResult, Status
 from .visible_tests import run_visible_tests
 from .workspace import assemble
 
-__all__ = ["Proof", "LabProof", "verify_lab", "comparable"]
+__all__ = ["Proof", "LabProof", "verify_lab", "comparable", "rubric_proof"]
 
 README_SECTIONS = ("## Business context", "## Acceptance criteria", "## Interface contract", "## How to run", "## Out of scope")
 
@@ -68,6 +69,7 @@ def verify_lab(lab_id: str, *, visible: bool = True, mutants: bool = False, min_
     proofs.append(_coverage_written(lab, grader))
     proofs.append(_starter_matches(lab))
     proofs.append(_hints_present(lab))
+    proofs.append(rubric_proof(lab, grader))
 
     reference = catalog.reference(lab)
     first = engine.grade(lab, reference, label="reference")
@@ -160,6 +162,76 @@ def _coverage_written(lab: Lab, grader) -> Proof:
         return Proof("coverage", False, "; ".join(parts))
     classes = sum(len(grader.coverage[n]) for n in judged)
     return Proof("coverage", True, f"{classes} edge classes written down for criteria {judged}")
+
+
+def _criteria_texts(readme: str) -> dict[int, str]:
+    """Each numbered acceptance criterion's text, by number."""
+    block = readme.split("## Acceptance criteria", 1)[1].split("\n## ", 1)[0] if "## Acceptance criteria" in readme else ""
+    parts = re.split(r"^\s*(\d+)\.\s", block, flags=re.M)
+    return {int(n): " ".join(text.split()) for n, text in zip(parts[1::2], parts[2::2])}
+
+
+def rubric_proof(lab: Lab, grader) -> Proof:
+    """Rubric items a person scores are sound: levels, criteria in the ticket, answer places in the starter.
+
+    Each item's criterion is numbered in the README and names the answer file, and no
+    check judges it (a criterion is scored once); the five level descriptors differ; the
+    answer file is in the starter, with the section or the text fields the item reads;
+    and the starter's answer is blank, so the template itself is never taken for one.
+    """
+    from .review.rubric import capture, markdown_section, toml_fields
+
+    items = lab.rubric
+    if not items:
+        return Proof("rubric", True, "no rubric items (everything is scored by checks)")
+    problems = []
+    ids = [i.id for i in items]
+    problems += [f"rubric id {x!r} is used twice" for x in sorted({x for x in ids if ids.count(x) > 1})]
+    try:
+        criteria = _criteria_texts(lab.readme.read_text(encoding="utf-8"))
+    except OSError:
+        criteria = {}
+    judged = {c.criterion for c in grader.checks if c.criterion}
+    for item in items:
+        name = f"rubric {item.id}"
+        if len(set(d.casefold() for d in item.levels)) != len(item.levels):
+            problems.append(f"{name}: two of its levels have the same descriptor")
+        if item.criterion is None:
+            problems.append(f"{name}: names no acceptance criterion (criterion = N): the ticket must state it")
+        elif item.criterion not in criteria:
+            problems.append(f"{name}: criterion {item.criterion} is not numbered in the README's acceptance criteria")
+        else:
+            if item.criterion in judged:
+                problems.append(f"{name}: criterion {item.criterion} is also judged by a check (scored twice)")
+            if item.file not in criteria[item.criterion]:
+                problems.append(f"{name}: criterion {item.criterion} does not say where to answer ({item.file})")
+        path = lab.starter / item.file
+        if not path.is_file():
+            problems.append(f"{name}: the starter has no {item.file} (iclab start must give the learner the template)")
+            continue
+        text = path.read_text(encoding="utf-8")
+        if item.section is not None:
+            if not item.file.endswith(".md"):
+                problems.append(f"{name}: a section is read from a Markdown file, not {item.file}")
+            elif markdown_section(text, item.section) is None:
+                problems.append(f'{name}: {item.file} in the starter has no section "{item.section}"')
+        else:
+            try:
+                doc = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                problems.append(f"{name}: {item.file} in the starter is not valid TOML ({exc})")
+                continue
+            for field in item.fields:
+                values = [v for _, _, v in toml_fields(doc, field)]
+                if not values or not all(isinstance(v, str) for v in values):
+                    problems.append(f"{name}: {item.file} in the starter has no text field {field}")
+        if capture(item, lab.starter).answered:
+            problems.append(f"{name}: the starter's {item.where} is not blank: the template would count as an answer")
+    if problems:
+        return Proof("rubric", False, "; ".join(problems))
+    points = sum(i.points for i in items)
+    return Proof("rubric", True, f"{len(items)} rubric items ({points:g} points, levels 0-4) stated as criteria "
+                 f"{sorted(i.criterion for i in items)}; their answer places are in the starter, blank")
 
 
 def _signature_text(fn: ast.FunctionDef) -> str:
