@@ -67,33 +67,51 @@ def test_only_the_invalid_order_breaks_the_erp_schema():
 
 
 def test_every_look_alike_message_is_superseded_so_payload_dedupe_costs_one_check():
-    ids = {m["message_id"] for m in DATA.messages}
-    look_alikes = [m for m in DATA.messages if any(o["payload"] == m["payload"] and o["message_id"] != m["message_id"]
-                                                  for o in DATA.messages)]
-    assert len({m["message_id"] for m in look_alikes}) >= 3
-    final_version = {e: v for e, v, _ in DATA.finals}
+    batch = DATA.replay_batch
+    ids = {m["message_id"] for m in batch}
+    look_alikes = [m for m in batch if any(o["payload"] == m["payload"] and o["message_id"] != m["message_id"]
+                                           for o in batch)]
+    look_alikes += [m for m in batch if any(o["message_id"] != m["message_id"]
+                                            and o["message_id"].lower() == m["message_id"].lower() for o in batch)]
+    assert len({m["message_id"] for m in look_alikes}) >= 5
+    final_version = {e: v for e, v, _ in DATA.replay_finals}
     for message in look_alikes:
         assert message["version"] < final_version[message["entity_id"]], message
-    assert len(ids) < len(DATA.messages), "some messages are delivered twice"
+    assert len(ids) < len(batch), "some messages are delivered twice"
 
 
 def test_the_reference_consumer_agrees_with_the_hidden_expectations(consumer):
-    first = consumer.consume_messages(copy.deepcopy(list(DATA.messages)), {})
-    assert [i for i in first["applied"] if i in DATA.dedupe_ids] == list(DATA.dedupe_ids)
-    assert not set(first["applied"]) & set(DATA.stale_ids)
-    assert {e: (s["version"], s["payload"]) for e, s in first["state"]["entities"].items()} == \
+    dedupe = consumer.consume_messages(copy.deepcopy(list(DATA.dedupe_batch)), {})
+    assert dedupe["applied"] == list(DATA.dedupe_ids)
+    ordering = consumer.consume_messages(copy.deepcopy(list(DATA.ordering_batch)), {})
+    assert not set(ordering["applied"]) & set(DATA.stale_ids)
+    assert {e: (s["version"], s["payload"]) for e, s in ordering["state"]["entities"].items()} == \
         {e: (v, p) for e, v, p in DATA.finals}
-    assert sorted(d["message_id"] for d in first["dead_letters"]) == sorted(DATA.poison_ids)
+    poison = consumer.consume_messages(copy.deepcopy(list(DATA.poison_batch)), {})
+    assert sorted(d["message_id"] for d in poison["dead_letters"]) == sorted(DATA.poison_ids)
+    assert poison["applied"] == list(DATA.valid_between)
+    first = consumer.consume_messages(copy.deepcopy(list(DATA.replay_batch)), {})
+    assert {e: (s["version"], s["payload"]) for e, s in first["state"]["entities"].items()} == \
+        {e: (v, p) for e, v, p in DATA.replay_finals}
     json.dumps(first["state"])  # the state must survive being stored
 
 
 def test_arrival_order_alone_gives_wrong_finals(consumer):
     """Last-arrival-wins must be caught: some entity's last arrival is not its highest version."""
     last = {}
-    for m in DATA.messages:
-        if m["message_id"] not in DATA.poison_ids:
-            last[m["entity_id"]] = m["version"]
+    for m in DATA.ordering_batch:
+        last[m["entity_id"]] = m["version"]
     assert any(last[e] != v for e, v, _ in DATA.finals)
+
+
+def test_a_consumer_that_crashes_on_a_string_version_loses_the_poison_criterion_only(tmp_path):
+    """Each consumer criterion has its own batch: a crash on one kind of message costs that criterion."""
+    source = (REFERENCE / "consumer.py").read_text()
+    check = "    if isinstance(version, bool) or not isinstance(version, int) or version < 1:"
+    assert check in source
+    source = source.replace(check, "    if version is None or isinstance(version, bool) or version < 1:")
+    checks = _checks(engine.grade(LAB, _submission(tmp_path, consumer=source)))
+    assert {i for i, c in checks.items() if c.status is not Status.PASSED} == {"dead-letters-poison"}
 
 
 # -- behaviour the flaws do not cover -------------------------------------------------------
@@ -181,10 +199,10 @@ def test_the_untouched_starter_earns_nothing():
 
 # -- the edges of each criterion ---------------------------------------------------------------
 def test_message_ids_that_differ_only_in_case_and_equal_versions_are_in_the_batch():
-    ids = [m["message_id"] for m in DATA.messages]
+    ids = [m["message_id"] for m in DATA.dedupe_batch]
     assert any(i != j and i.lower() == j.lower() for i in ids for j in ids), "ids that differ only in case"
     seen = {}
-    for m in DATA.messages:
+    for m in DATA.ordering_batch:
         if m["message_id"] in DATA.stale_ids and isinstance(m.get("version"), int):
             seen.setdefault(m["entity_id"], []).append(m["version"])
     finals = {e: v for e, v, _ in DATA.finals}

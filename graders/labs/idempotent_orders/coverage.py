@@ -24,14 +24,15 @@ COVERAGE = {
     6: ("a 422 listing three problems (quantity 0, a one-decimal price, a lower-case sku) — role invalid",
         "a 401 after the refresh, 503 after max_attempts, no answer after max_attempts (status None) — roles "
         "token-refused, expired-then-down, unreachable"),
-    7: ("redeliveries of the same message id, and different ids with identical payloads — dedupe group",
-        "ids that differ only in case are two messages — dedupe group d4"),
-    8: ("versions arriving out of order for three entities — ordering group",
-        "two different messages with the same version: the first to arrive stays — ordering group v4"),
+    7: ("redeliveries of the same message id, and different ids with identical payloads — dedupe batch",
+        "ids that differ only in case are two messages — dedupe batch d4"),
+    8: ("versions arriving out of order for four entities — ordering batch",
+        "two different messages with the same version: the first to arrive stays — ordering batch v4"),
     9: ("entity_id missing, empty, a number; version '2', null, true, 0, 1.5; payload a string, null, a list — "
-        "poison x1-x10",
-        "several problems in one message, and a poison message delivered twice — poison x11, x1"),
-    10: ("the whole batch again on the returned state, then every third message plus one new one — consume probe",
+        "poison batch x1-x10",
+        "several problems in one message, a poison message delivered twice, valid messages after poison, the batch "
+        "fed again (nothing dead-lettered twice) — poison batch x11, x1, p0-p2"),
+    10: ("the whole batch again on the returned state, then every third message plus one new one — replay batch",
          "the state stored as JSON between calls, and the state given never modified (watch_args) — "
          "state-contract"),
 }

@@ -20,18 +20,24 @@ whatever order a client handles the orders in:
   with the same customer, currency and lines but different order_refs (two
   orders, two keys).
 
-The message batch is built so each consumer mistake shows in one check:
+The messages come in one batch per consumer criterion, so a consumer that
+gets one rule wrong, or crashes on one kind of message, loses that criterion
+only:
 
-- dedupe group: in-order versions with redeliveries, distinct messages whose
+- dedupe batch: in-order versions with redeliveries, distinct messages whose
   payloads are identical, and message ids that differ only in case. Each
   such message is superseded by a later version, so deduplicating on payload
   or on a normalised id loses messages (the dedupe check) without changing
   any final state.
-- ordering group: versions arrive out of order; only the highest counts; two
+- ordering batch: versions arrive out of order; only the highest counts; two
   different messages carry the same version (the first to arrive stays).
-- poison: every way the contract names (entity_id missing, empty or not a
-  string; version a string, null, true, 0 or 1.5; payload a string, null or
-  a list), one of them delivered twice, one with several problems at once.
+- poison batch: every way the contract names (entity_id missing, empty or
+  not a string; version a string, null, true, 0 or 1.5; payload a string,
+  null or a list), one delivered twice, one with several problems at once,
+  valid messages between and after them.
+- replay batch: the dedupe and ordering groups interleaved, with
+  redeliveries; fed again on the state it produced, then partly redelivered
+  with one new message.
 """
 from __future__ import annotations
 
@@ -121,14 +127,24 @@ class Hidden:
     create_batch: tuple  # order dicts, in the order they are sent
     roles: tuple  # (order_ref, role) for the create batch
     rerun_batch: tuple
-    messages: tuple  # the at-least-once batch
-    redelivery: tuple  # part of it again, plus one new message
+    dedupe_batch: tuple  # criterion 7
+    ordering_batch: tuple  # criterion 8
+    poison_batch: tuple  # criterion 9
+    replay_batch: tuple  # criterion 10: the dedupe and ordering groups together
+    redelivery: tuple  # part of the replay batch again, plus one new message
     dedupe_ids: tuple  # the dedupe group's distinct message ids, in arrival order
     poison_ids: tuple
+    valid_between: tuple  # the poison batch's valid messages: applied, the batch goes on
     stale_ids: tuple  # valid messages that must not be applied (an equal or lower version arrived first)
-    finals: tuple  # (entity_id, version, payload) after the batch
+    finals: tuple  # (entity_id, version, payload) after the ordering batch
+    replay_finals: tuple  # (entity_id, version, payload) after the replay batch
     new_final: tuple  # (entity_id, version, payload) after the redelivery
     new_id: str
+
+    @property
+    def messages(self) -> tuple:
+        """Every distinct message the consumer is given, for looking messages up."""
+        return self.dedupe_batch + self.ordering_batch + self.poison_batch
 
     @property
     def invalid_ref(self) -> str:
@@ -180,7 +196,7 @@ def _batches(rng: random.Random):
 
 def _messages(rng: random.Random):
     ids = iter(f"msg-{rng.randrange(16**12):012x}" for _ in range(80))
-    ents = [f"ord_{n:05d}" for n in rng.sample(range(100, 99_999), 16)]
+    ents = [f"ord_{n:05d}" for n in rng.sample(range(100, 99_999), 19)]
     d1, d2, d3, d4, v1, v2, v3, v4 = ents[:8]
     poisoned = iter(ents[8:])
 
@@ -218,29 +234,37 @@ def _messages(rng: random.Random):
               msg("x9", next(poisoned), 1, None), msg("x10", next(poisoned), 2, [status("created")]),
               msg("x11", None, "three", "on_hold")]
     del m["x11"]["entity_id"]  # entity_id missing, and two more problems in the same message
-    # Interleave the groups, a poison message every few, then deliver some messages again (at-least-once).
-    batch, queue = [], list(poison)
+    valid = [msg(f"p{i}", next(poisoned), 1, status("created")) for i in range(3)]
+
+    def redeliver(batch, pairs):
+        for key, after in pairs:
+            batch.insert(batch.index(m[after]) + 1, dict(m[key]))
+        return batch
+
+    dedupe_batch = redeliver(list(dedupe), (("d2v1", "d1v3"), ("d1v2", "d3v2"), ("d4v1", "d4v3")))
+    ordering_batch = redeliver(list(ordering), (("v2v3", "v1v3"),))
+    poison_batch = [poison[0], valid[0], *poison[1:6], valid[1], *poison[6:], dict(poison[0]), valid[2]]
+    replay = []
     for i in range(max(len(dedupe), len(ordering))):
-        batch += [g[i] for g in (dedupe, ordering) if i < len(g)]
-        if queue:
-            batch.append(queue.pop(0))
-    batch += queue
-    for key, after in (("d2v1", "d1v3"), ("d1v2", "v3v2"), ("x1", "d3v2"), ("v2v3", "v1v3"), ("d4v1", "d4v3")):
-        batch.insert(batch.index(m[after]) + 1, dict(m[key]))
+        replay += [g[i] for g in (dedupe, ordering) if i < len(g)]
+    replay = redeliver(replay, (("d2v1", "d1v3"), ("d1v2", "v3v2"), ("v2v3", "v1v3"), ("d4v1", "d4v3")))
     finals = tuple((e, m[k]["version"], m[k]["payload"]) for e, k in
-                   ((d1, "d1v4"), (d2, "d2v2"), (d3, "d3v2"), (d4, "d4v3"), (v1, "v1v3"), (v2, "v2v3"),
-                    (v3, "v3v3"), (v4, "v4v2")))
+                   ((v1, "v1v3"), (v2, "v2v3"), (v3, "v3v3"), (v4, "v4v2")))
+    replay_finals = finals + tuple((e, m[k]["version"], m[k]["payload"]) for e, k in
+                                   ((d1, "d1v4"), (d2, "d2v2"), (d3, "d3v2"), (d4, "d4v3")))
     stale = tuple(m[k]["message_id"] for k in ("v1v1", "v2v2", "v3v1", "v3v2", "v4v2b", "v4v1"))
     new = {"message_id": next(ids), "entity_id": v2, "version": 4, "payload": status("returned")}
-    redelivery = [dict(x) for x in batch[::3]] + [new]
-    return (tuple(batch), tuple(redelivery), tuple(x["message_id"] for x in dedupe),
-            tuple(x["message_id"] for x in poison), stale, finals, (v2, 4, new["payload"]), new["message_id"])
+    redelivery = [dict(x) for x in replay[::3]] + [new]
+    return {"dedupe_batch": tuple(dedupe_batch), "ordering_batch": tuple(ordering_batch),
+            "poison_batch": tuple(poison_batch), "replay_batch": tuple(replay), "redelivery": tuple(redelivery),
+            "dedupe_ids": tuple(x["message_id"] for x in dedupe), "poison_ids": tuple(x["message_id"] for x in poison),
+            "valid_between": tuple(x["message_id"] for x in valid), "stale_ids": stale, "finals": finals,
+            "replay_finals": replay_finals, "new_final": (v2, 4, new["payload"]), "new_id": new["message_id"]}
 
 
 def make_hidden(rng: random.Random) -> Hidden:
     create, roles, rerun = _batches(rng)
-    messages, redelivery, dedupe_ids, poison_ids, stale, finals, new_final, new_id = _messages(rng)
+    messages = _messages(rng)
     settings = (("timeout", 12), ("max_attempts", 5), ("backoff_base", 1.0), ("backoff_cap", 8.0))
     return Hidden(f"orders-{rng.randrange(16**6):06x}", f"erp-secret-{rng.randrange(16**24):024x}", settings,
-                  tuple(create), roles, tuple(rerun), messages, redelivery, dedupe_ids, poison_ids, stale, finals,
-                  new_final, new_id)
+                  tuple(create), roles, tuple(rerun), **messages)
