@@ -186,9 +186,11 @@ class SubmissionResult:
 
     @property
     def review_status(self) -> str:
-        """'' (nothing to review), unreviewed, partial, reviewed or disputed."""
+        """'' (nothing to review), unreviewed, partial, reviewed, disputed, or refused (nothing a person can read)."""
         if not self.reviews:
             return ""
+        if all(i.status is ReviewStatus.REFUSED for i in self.reviews):
+            return ReviewStatus.REFUSED.value
         if any(i.status is ReviewStatus.DISPUTED for i in self.reviews):
             return ReviewStatus.DISPUTED.value
         done = self.reviewed_count

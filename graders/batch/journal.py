@@ -10,6 +10,9 @@ Two kinds of line, both keyed by ``unit``:
     {"unit": "ana::map-customer", "submission": "ana", "source": "ana.zip", "result": {iclab/result/v1}}
     {"unit": "bob::", "submission": "bob", "source": "bob", "status": "ungradable", "reason": "..."}
 
+A grading of a lab with rubric items (graders/review) also carries ``"rubric": [...]``:
+each item as lab.toml declared it at grading time, with the learner's answer to it.
+
 the second for a learner in whom no lab could be graded (refused or ungradable).
 """
 from __future__ import annotations
@@ -72,9 +75,13 @@ class Journal:
             if data and not data.endswith(b"\n"):
                 fh.truncate(data.rfind(b"\n") + 1)
 
-    def append(self, unit: str, submission: str, result: dict, *, source: str = "") -> None:
-        """Record one finished lab grading."""
-        self._write({"unit": unit, "submission": submission, "source": source, "result": result})
+    def append(self, unit: str, submission: str, result: dict, *, source: str = "",
+               rubric: list[dict] | None = None) -> None:
+        """Record one finished lab grading (with the lab's rubric items and the learner's answers, if it has any)."""
+        entry = {"unit": unit, "submission": submission, "source": source, "result": result}
+        if rubric is not None:
+            entry["rubric"] = rubric
+        self._write(entry)
 
     def append_outcome(self, unit: str, submission: str, status: str, reason: str, *, source: str = "") -> None:
         """Record a learner with nothing to grade, with its status and reason."""

@@ -115,21 +115,29 @@ def _for_learner(exc: SubmissionError, unit: Unit, scratch: Path) -> str:
     return mask(text)
 
 
-def _grade_unit(unit: Unit, workdir: Path) -> dict:
-    """Grade one unit; a broken submission becomes a refusal with a reason, never an exception."""
+def _grade_unit(unit: Unit, workdir: Path) -> tuple[dict, list[dict] | None]:
+    """Grade one unit, and read its answers to the lab's rubric items (None: the lab has none).
+
+    A broken submission becomes a refusal with a reason, never an exception. The answers
+    are read before any learner code runs, and their absence never changes the grading.
+    """
     from ..packing import submission_labs
+    from ..review.rubric import capture_all
 
     lab = catalog.get_lab(unit.lab)
     scratch = Path(tempfile.mkdtemp(prefix="unit-", dir=workdir))
+    rubric = (lambda folder: capture_all(lab.rubric, folder)) if lab.rubric else (lambda folder: None)
     try:
         try:
             folders = submission_labs(unit.path, [unit.lab], scratch)
         except SubmissionError as exc:
-            return to_dict(engine.refused(lab, unit.submission, _for_learner(exc, unit, scratch)))
+            return to_dict(engine.refused(lab, unit.submission, _for_learner(exc, unit, scratch))), rubric(None)
         folder = folders.get(unit.lab)
         if folder is None:
-            return to_dict(engine.refused(lab, unit.submission, f"the submission holds no {unit.lab} folder"))
-        return to_dict(engine.grade(lab, folder, label=unit.submission))
+            return (to_dict(engine.refused(lab, unit.submission, f"the submission holds no {unit.lab} folder")),
+                    rubric(None))
+        answers = rubric(folder)
+        return to_dict(engine.grade(lab, folder, label=unit.submission)), answers
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -210,10 +218,10 @@ def _run(todo: list[Unit], jobs: int, workdir: Path, journal: Journal, started: 
             if unit is None:
                 return
             try:
-                result = _grade_unit(unit, workdir)
+                result, rubric = _grade_unit(unit, workdir)
                 if stop.is_set():
                     return
-                journal.append(unit.key, unit.submission, result, source=unit.path.name)
+                journal.append(unit.key, unit.submission, result, source=unit.path.name, rubric=rubric)
                 finished.put((unit, None))
             except BaseException as exc:  # noqa: BLE001 (reported by the main thread, with the unit)
                 finished.put((unit, exc))

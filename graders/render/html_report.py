@@ -6,6 +6,11 @@ distribution and the checks most often failed with their (already masked)
 reasons; per learner the status (graded, refused, ungradable, with the
 reason), the per-lab scores, the total and the role blueprint's 1-5
 scorecard with its thresholds written down; and each learner's lost checks.
+Where labs have rubric items people score (``iclab review``), the learners
+table shows the automatic points, the reviewed points and both together
+(a learner not fully reviewed has no total yet: pending is never 0), the
+scorecard counts reviewed points and marks what is pending, and a section
+lists each rubric item's levels across the cohort.
 
 It fits a laptop (1400 px) and a phone (390 px) without sideways scrolling:
 on narrow screens every table becomes a stack of cards, each cell labelled.
@@ -27,7 +32,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..results import SCALE_THRESHOLDS, Dimension, GradingStatus, LabResult, Status, SubmissionResult, scorecard
+from ..results import (SCALE_THRESHOLDS, Dimension, GradingStatus, LabResult, ReviewStatus, Status,
+                       SubmissionResult, scorecard)
 
 __all__ = [
     "BAR_COLOUR",
@@ -36,7 +42,9 @@ __all__ = [
     "FailedCheck",
     "LabSummary",
     "LostCheck",
+    "ReviewSummary",
     "lost_checks",
+    "summarize_reviews",
     "render_html_report",
     "scale_legend",
     "score_histogram",
@@ -55,6 +63,7 @@ _LEVEL_WORDS = {1: "gap", 3: "meets", 5: "standout"}
 DIMENSION_ABBREVIATIONS = {
     Dimension.INTEGRATION: "INT", Dimension.API_DATA: "API", Dimension.TROUBLESHOOTING: "TRB",
     Dimension.SDLC: "SDLC", Dimension.SECURITY: "SEC", Dimension.COMMUNICATION: "COM",
+    Dimension.COLLABORATION: "COL", Dimension.LEARNING_AGILITY: "LRN",
 }
 """Short names of the scorecard dimensions in the learners table (spelled out in the legend)."""
 
@@ -195,6 +204,43 @@ def lost_checks(submission: SubmissionResult) -> tuple[LostCheck, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class ReviewSummary:
+    """One rubric item across the cohort: how many learners are at each level, and how many are not final."""
+
+    lab: str
+    id: str
+    title: str
+    max_points: float
+    at_level: tuple[int, ...]  # learners whose (mean) level rounds to 0, 1, 2, 3, 4
+    reviewed: int
+    unreviewed: int
+    disputed: int
+    mean_points: float | None
+
+
+def summarize_reviews(results: Sequence[SubmissionResult]) -> tuple[ReviewSummary, ...]:
+    """Per rubric item (by lab, then first appearance): the spread of levels; refused labs left out."""
+    order: dict[tuple[str, str], list] = {}
+    for sub in results:
+        for item in sub.reviews:
+            if item.status is not ReviewStatus.REFUSED:
+                order.setdefault((item.lab, item.id), []).append(item)
+    out = []
+    for (lab, item_id), items in sorted(order.items(), key=lambda kv: kv[0][0]):
+        reviewed = [i for i in items if i.status is ReviewStatus.REVIEWED]
+        levels = [0] * 5
+        for i in reviewed:
+            levels[min(4, max(0, int((i.level or 0) + 0.5)))] += 1
+        out.append(ReviewSummary(
+            lab=lab, id=item_id, title=_most_common(i.title for i in items), max_points=items[0].max_points,
+            at_level=tuple(levels), reviewed=len(reviewed),
+            unreviewed=sum(i.status is ReviewStatus.UNREVIEWED for i in items),
+            disputed=sum(i.status is ReviewStatus.DISPUTED for i in items),
+            mean_points=round(statistics.fmean(i.points or 0.0 for i in reviewed), 2) if reviewed else None))
+    return tuple(out)
+
+
 def scale_legend() -> tuple[tuple[str, int, str], ...]:
     """The 1-5 scale as (share band, level, blueprint word), straight from SCALE_THRESHOLDS."""
     out = []
@@ -288,6 +334,12 @@ table.failed col.c-count { width: 12%%; }
 .lv3 { background: #e8ecf2; color: #2b3444; }
 .lv4 { background: #d3ecd9; color: #195c2c; }
 .lv5 { background: #a9dcb7; color: #0f4420; }
+.lv0 { background: #fff; color: var(--muted); border: 1px dashed var(--muted); font-weight: 400; }
+.review-status { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: .8em; }
+.review-unreviewed, .review-partial { background: #eef1f6; color: var(--muted); }
+.review-disputed { background: #fbe3c7; color: #7a4307; font-weight: 700; }
+.review-reviewed { background: #d3ecd9; color: #195c2c; }
+.review-refused { background: #f8d4d4; color: #8a1c1c; }
 .dims { display: flex; flex-wrap: wrap; gap: 3px 8px; }
 .dim { white-space: nowrap; font-size: .86em; }
 .status { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: .8em; font-weight: 700; }
@@ -391,6 +443,9 @@ def _nice_step(peak: int) -> int:
 
 
 def _level_chip(level: int, title: str = "", *, word: bool = True) -> str:
+    if level == 0:  # evidenced only by rubric items nobody has scored yet
+        tip = f' title="{_e(title)}"' if title else ""
+        return f'<span class="lv lv0" data-level="pending"{tip}>&hellip;</span>'
     said = _LEVEL_WORDS.get(level, "") if word else ""
     tip = f' title="{_e(title)}"' if title else ""
     return f'<span class="lv lv{level}" data-level="{level}"{tip}>{level}</span>' + (
@@ -480,10 +535,13 @@ def _status_chip(status: GradingStatus) -> str:
 
 
 def _learners_html(results: Sequence[SubmissionResult], labs: Sequence[LabSummary]) -> str:
-    cards = {id(s): {d.dimension: d for d in scorecard(_unique_labs(s))} for s in results}
+    cards = {id(s): {d.dimension: d for d in scorecard(_unique_labs(s), s.reviews)} for s in results}
     dims = [d for d in Dimension if any(d in card for card in cards.values())]
+    reviewing = any(s.reviews for s in results)
     head = ['<table id="learners" class="stack"><thead><tr><th class="learner-col">Learner</th>']
     head += [f'<th class="num lab" data-lab="{_e(s.lab)}"><code>{_e(s.lab)}</code></th>' for s in labs]
+    if reviewing:
+        head.append('<th class="num">Automatic</th><th class="num">Reviewed</th>')
     head.append('<th class="num">Total</th>')
     if dims:
         head.append('<th class="scorecard">Scorecard</th>')
@@ -511,10 +569,16 @@ def _learners_html(results: Sequence[SubmissionResult], labs: Sequence[LabSummar
                          else f'<span class="status status-{r.status.value}">{r.status.value}</span>')
                 cells.append(f'<td class="num cell-inline" data-lab="{_e(s.lab)}"{label} data-percent="{r.percent:g}">'
                              f'{shown}<br> <span class="small muted nowrap">{_num(r.score)}/{_num(r.max_score)}</span></td>')
-        if sub.labs:
-            total = _percent(sub.score, sub.max_score)
+        if reviewing:
+            cells.extend(_review_cells(sub))
+        if sub.labs and (not reviewing or sub.total_score is not None):
+            got, possible = (sub.total_score, sub.total_max_score) if reviewing else (sub.score, sub.max_score)
+            total = _percent(got, possible)
             cells.append(f'<td class="num total cell-inline" data-label="total" data-percent="{total:g}"><strong class="nowrap">'
-                         f'{_num(sub.score)}/{_num(sub.max_score)}</strong><br> <span class="small muted">{_pct(total)}</span></td>')
+                         f'{_num(got)}/{_num(possible)}</strong><br> <span class="small muted">{_pct(total)}</span></td>')
+        elif sub.labs:
+            cells.append(f'<td class="num total muted cell-inline" data-label="total" data-pending="true">pending review'
+                         f'<br> <span class="small nowrap">of {_num(sub.total_max_score)}</span></td>')
         else:
             cells.append('<td class="num total muted cell-inline" data-label="total">&mdash;</td>')
         if dims and not sub.labs:
@@ -530,14 +594,77 @@ def _learners_html(results: Sequence[SubmissionResult], labs: Sequence[LabSummar
                                  f"{_e(abbr)} &mdash;</span>")
                 else:
                     tip = f"{d.value}: {_num(score.points)}/{_num(score.max_points)} points"
+                    if score.review_max_points or score.pending_points:
+                        tip += (f" (automatic {_num(score.auto_points)}/{_num(score.auto_max_points)}, reviewed "
+                                f"{_num(score.review_points)}/{_num(score.review_max_points)}"
+                                + (f"; {_num(score.pending_points)} points not reviewed yet" if score.pending_points
+                                   else "") + ")")
                     chips.append(f'<span class="dim" data-dimension="{_e(d.value)}" title="{_e(tip)}">{_e(abbr)} '
                                  f"{_level_chip(score.level, tip, word=False)}</span>")
             cells.append(f'<td class="scorecard" data-label="scorecard"><div class="dims">{"".join(chips)}</div></td>')
         out.append(f'<tr class="learner{"" if sub.labs else " nothing"}">{"".join(cells)}</tr>')
     if not results:
-        out.append(f'<tr><td colspan="{2 + len(labs) + (1 if dims else 0)}" class="empty">No submissions.</td></tr>')
+        out.append(f'<tr><td colspan="{2 + len(labs) + (1 if dims else 0) + (2 if reviewing else 0)}" '
+                   'class="empty">No submissions.</td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def _review_cells(sub: SubmissionResult) -> list[str]:
+    """The Automatic and Reviewed cells of a learner's row (the rubric items' points apart from the checks')."""
+    if not sub.labs:
+        return ['<td class="num auto muted cell-inline" data-label="automatic">&mdash;</td>',
+                '<td class="num reviewed muted cell-inline" data-label="reviewed">&mdash;</td>']
+    auto = (f'<td class="num auto cell-inline" data-label="automatic" data-points="{sub.score:g}">'
+            f'<span class="nowrap">{_num(sub.score)}/{_num(sub.max_score)}</span><br> '
+            f'<span class="small muted">{_pct(_percent(sub.score, sub.max_score))}</span></td>')
+    if not sub.reviews:
+        return [auto, '<td class="num reviewed muted cell-inline" data-label="reviewed">&mdash;</td>']
+    status = sub.review_status
+    words = {"reviewed": "reviewed", "disputed": "disputed", "unreviewed": "not reviewed", "refused": "refused",
+             "partial": f"{sub.reviewed_count} of {len(sub.reviews)} reviewed"}[status]
+    got = "&mdash;" if sub.review_score is None else _num(sub.review_score)
+    points = f' data-points="{sub.review_score:g}"' if sub.review_score is not None else ""
+    return [auto, f'<td class="num reviewed cell-inline" data-label="reviewed" data-review-status="{status}"{points}>'
+                  f'<span class="nowrap">{got}/{_num(sub.review_max_score or 0)}</span><br> '
+                  f'<span class="review-status review-{status}">{words}</span></td>']
+
+
+def _reviews_html(summaries: Sequence[ReviewSummary]) -> str:
+    out = ['<table id="review-items" class="stack"><thead><tr><th>Lab</th><th>Rubric item</th>'
+           + "".join(f'<th class="num">Level {n}</th>' for n in range(5))
+           + '<th class="num">Mean</th><th class="num">Not reviewed</th><th class="num">Disputed</th></tr></thead><tbody>']
+    for r in summaries:
+        levels = "".join(f'<td class="num cell-inline" data-label="level {n}" data-level="{n}">{count}</td>'
+                         for n, count in enumerate(r.at_level))
+        mean = "&mdash;" if r.mean_points is None else f"{_num(r.mean_points)}/{_num(r.max_points)}"
+        out.append(f'<tr data-lab="{_e(r.lab)}" data-item="{_e(r.id)}"><td><code>{_e(r.lab)}</code></td>'
+                   f'<td>{_e(r.title)}</td>{levels}<td class="num cell-inline" data-label="mean">{mean}</td>'
+                   f'<td class="num cell-inline unreviewed" data-label="not reviewed">{r.unreviewed}</td>'
+                   f'<td class="num cell-inline disputed" data-label="disputed">{r.disputed}</td></tr>')
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _review_notes(sub: SubmissionResult) -> list[str]:
+    """A learner's rubric items short of full marks, pending or disputed, each with its reviewers' comments."""
+    items = []
+    for i in sub.reviews:
+        if i.status is ReviewStatus.REVIEWED and (i.points or 0) >= i.max_points:
+            continue
+        if i.status is ReviewStatus.UNREVIEWED:
+            said = "not reviewed yet"
+        elif i.status is ReviewStatus.DISPUTED:
+            said = "reviewers disagree (" + ", ".join(f"{who} {lvl}" for who, lvl in i.levels) + ")"
+        elif i.status is ReviewStatus.REFUSED:
+            continue  # the refusal is listed with the lab
+        else:
+            said = f"level {i.level:g} of 4 (&minus;{_num(round(i.max_points - (i.points or 0), 2))} of {_num(i.max_points)})"
+        comment = f': <span class="reason">{_e(i.comment)}</span>' if i.comment else ""
+        items.append(f'<li data-lab="{_e(i.lab)}" data-item="{_e(i.id)}" data-review="{i.status.value}"><code>{_e(i.lab)}</code> '
+                     f'{_e(i.title)} <span class="small muted">({"" if i.status is not ReviewStatus.REVIEWED else "reviewed, "}'
+                     f'{said})</span>{comment}</li>')
+    return items
 
 
 def _lost_html(results: Sequence[SubmissionResult]) -> str:
@@ -545,7 +672,8 @@ def _lost_html(results: Sequence[SubmissionResult]) -> str:
     clean = 0
     for sub in results:
         lost = lost_checks(sub)
-        if sub.status is GradingStatus.GRADED and not lost:
+        notes = _review_notes(sub)
+        if sub.status is GradingStatus.GRADED and not lost and not notes:
             clean += 1
             continue
         out.append(f'<div class="lost" data-learner="{_e(sub.submission)}"><h3><bdi class="name">{_e(sub.submission)}</bdi>'
@@ -563,10 +691,32 @@ def _lost_html(results: Sequence[SubmissionResult]) -> str:
                 items.append(f'<li data-lab="{_e(c.lab)}" data-check="{_e(c.check_id)}"><code>{_e(c.lab)}</code> '
                              f'<code>{_e(c.check_id)}</code> <span class="small muted nowrap">(&minus;{_num(c.lost_points)} '
                              f'of {_num(c.max_points)})</span>: <span class="reason">{_e(c.reason)}</span></li>')
-        out.append(f'<ul>{"".join(items)}</ul></div>')
+        out.append(f'<ul>{"".join(items + notes)}</ul></div>')
     if clean:
         out.append(f'<p class="muted" id="lost-none">{clean} learner{"s" if clean != 1 else ""} lost no check.</p>')
     return "".join(out) if out else '<p class="empty">No submissions.</p>'
+
+
+def _review_legend(results: Sequence[SubmissionResult]) -> str:
+    if not any(s.reviews for s in results):
+        return ""
+    return ('<p class="legend small" id="review-legend"><strong>Automatic</strong> is what the hidden checks scored; '
+            "<strong>Reviewed</strong> what people scored on the rubric items (<code>iclab review</code>); "
+            "<strong>Total</strong> both, shown once every rubric item is scored: a learner not fully reviewed is "
+            "pending, never counted as 0. A scorecard level counts reviewed points; &hellip; marks a dimension "
+            "evidenced only by items not reviewed yet.</p>")
+
+
+def _review_section(results: Sequence[SubmissionResult]) -> str:
+    summaries = summarize_reviews(results)
+    if not summaries:
+        return ""
+    reviewed = sum(1 for s in results if s.reviews and s.review_status == "reviewed")
+    waiting = sum(1 for s in results if s.reviews and s.review_status != "refused")  # refused: nothing to read
+    return ('<section id="reviewed-items"><h2>Rubric items scored by people</h2>'
+            f'<p class="muted small" id="review-progress">{reviewed} of {waiting} learners fully reviewed. '
+            "Learners per level (a mean of two reviewers rounds to the nearest level).</p>"
+            + _reviews_html(summaries) + "</section>\n")
 
 
 def render_html_report(results: Sequence[SubmissionResult], *, title: str = "iclab gradebook",
@@ -603,11 +753,15 @@ def render_html_report(results: Sequence[SubmissionResult], *, title: str = "icl
         "</section>\n",
         '<section id="learner-results"><h2>Learners</h2>',
         _legend_html(),
+        _review_legend(ordered),
         _learners_html(ordered, labs),
         "</section>\n",
+        _review_section(ordered),
         '<section id="lost-checks"><h2>Checks lost, per learner</h2>',
         '<p class="muted small">Every failed or errored check of each learner, with the points it cost and why; '
-        "a refused lab once, with the refusal.</p>",
+        "a refused lab once, with the refusal"
+        + ("; and each rubric item below full marks, disputed or not reviewed yet, with the reviewers' comments"
+           if any(sub.reviews for sub in ordered) else "") + ".</p>",
         _lost_html(ordered),
         "</section>\n",
         f"<footer>{_e(title)}{' · ' + _e(generated_at) if generated_at else ''} &middot; "

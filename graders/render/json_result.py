@@ -69,3 +69,30 @@ def from_dict(doc: dict) -> LabResult:
         sandbox=str((doc.get("sandbox") or {}).get("isolation", "")),
         sandbox_missing=tuple((doc.get("sandbox") or {}).get("missing", ())),
     )
+
+
+def review_to_dict(item) -> dict:
+    """One rubric item's standing (a ``ReviewedItem``) as JSON: points null until it is final."""
+    return {
+        "lab": item.lab, "id": item.id, "title": item.title, "criterion": item.criterion,
+        "dimension": item.dimension.value, "status": item.status.value,
+        "level": None if item.level is None else _num(item.level),
+        "points": None if item.points is None else _num(item.points), "max_points": _num(item.max_points),
+        "levels": [{"reviewer": who, "level": level} for who, level in item.levels],
+        "settled_by": item.settled_by, "comment": item.comment, "answered": item.answered,
+        "reviewed_at": item.reviewed_at,
+    }
+
+
+def review_from_dict(doc: dict):
+    from ..results import Dimension, ReviewedItem, ReviewStatus
+
+    return ReviewedItem(
+        lab=doc["lab"], id=doc["id"], title=doc["title"], dimension=Dimension(doc["dimension"]),
+        max_points=float(doc["max_points"]), status=ReviewStatus(doc["status"]),
+        points=None if doc.get("points") is None else float(doc["points"]),
+        level=None if doc.get("level") is None else float(doc["level"]),
+        levels=tuple((x["reviewer"], int(x["level"])) for x in doc.get("levels", ())),
+        comment=doc.get("comment", ""), criterion=doc.get("criterion"), answered=bool(doc.get("answered")),
+        settled_by=doc.get("settled_by", ""), reviewed_at=doc.get("reviewed_at", ""),
+    )

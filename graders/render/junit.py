@@ -4,12 +4,17 @@ A learner's file (``to_junit_submission``) carries the learner's status: a lab
 refused before any check ran is a suite whose every check is an error with the
 refusal; a learner with no lab to grade is one suite holding one errored
 testcase that says why, so CI shows them rather than nothing.
+
+Rubric items people score (``iclab review``) are a suite of their own per lab,
+``<lab> (reviewed)``, a testcase per item: full marks pass, fewer points fail
+with the level and the reviewers' comments, and an item not scored yet (or
+disputed) is *skipped*, never a failure: pending is not 0.
 """
 from __future__ import annotations
 
 from lxml import etree
 
-from ..results import GradingStatus, LabResult, Status, SubmissionResult
+from ..results import GradingStatus, LabResult, ReviewedItem, ReviewStatus, Status, SubmissionResult
 
 
 def _num(x: float) -> str:
@@ -33,6 +38,11 @@ def to_junit_submission(submission: SubmissionResult, name: str = "iclab") -> st
     root = etree.Element("testsuites", name=name)
     for result in submission.labs:
         _suite(root, result)
+    by_lab: dict[str, list[ReviewedItem]] = {}
+    for item in submission.reviews:
+        by_lab.setdefault(item.lab, []).append(item)
+    for lab, items in by_lab.items():
+        _review_suite(root, submission.submission, lab, items)
     if not submission.labs:
         kind = "Refused" if submission.status is GradingStatus.REFUSED else "Ungradable"
         suite = etree.SubElement(root, "testsuite", name="submission", tests="1", failures="0", errors="1",
@@ -74,3 +84,39 @@ def _suite(root, result: LabResult) -> None:
         elif c.status is Status.SKIPPED:
             etree.SubElement(case, "skipped", message=c.reason)
         etree.SubElement(case, "system-out").text = f"points {_num(c.points)}/{_num(c.max_points)}; {c.dimension.value}; {c.skill}"
+
+
+def _review_suite(root, learner: str, lab: str, items: list[ReviewedItem]) -> None:
+    final = [i for i in items if i.final]
+    suite = etree.SubElement(
+        root, "testsuite", name=f"{lab} (reviewed)", tests=str(len(items)),
+        failures=str(sum(i.status is ReviewStatus.REVIEWED and (i.points or 0) < i.max_points for i in items)),
+        errors=str(sum(i.status is ReviewStatus.REFUSED for i in items)),
+        skipped=str(len(items) - len(final)), time="0.000")
+    props = etree.SubElement(suite, "properties")
+    scored = round(sum(i.points or 0 for i in final), 2)
+    for key, value in (("submission", learner), ("kind", "reviewed"),
+                       ("review_score", _num(scored) if final else ""),
+                       ("review_max_score", _num(sum(i.max_points for i in items))),
+                       ("reviewed", f"{len(final)} of {len(items)}")):
+        etree.SubElement(props, "property", name=key, value=value)
+    for item in items:
+        case = etree.SubElement(suite, "testcase", classname=f"iclab.{lab}.reviewed", name=f"{item.id}: {item.title}",
+                                time="0.000")
+        who = ", ".join(f"{r} {lvl}" for r, lvl in item.levels)
+        if item.status is ReviewStatus.UNREVIEWED:
+            etree.SubElement(case, "skipped", message="not reviewed yet (counts for nothing until it is)")
+        elif item.status is ReviewStatus.DISPUTED:
+            etree.SubElement(case, "skipped", message=f"reviewers disagree by more than one level ({who}); "
+                                                      "not counted until settled")
+        elif item.status is ReviewStatus.REFUSED:
+            etree.SubElement(case, "error", message="the submission was refused", type="Refused")
+        elif (item.points or 0) < item.max_points:
+            message = f"level {item.level:g} of 4: {_num(item.points or 0)}/{_num(item.max_points)} points"
+            etree.SubElement(case, "failure", message=message, type="ReviewedBelowFullMarks").text = (
+                message + ("\n" + item.comment if item.comment else ""))
+        level = "" if item.level is None else f"level {item.level:g}/4; "
+        points = "" if item.points is None else f"points {_num(item.points)}/{_num(item.max_points)}; "
+        etree.SubElement(case, "system-out").text = (
+            f"{level}{points}{item.dimension.value}; reviewed by {who or 'nobody yet'}"
+            + (f"; settled by {item.settled_by}" if item.settled_by else "") + (f"\n{item.comment}" if item.comment else ""))

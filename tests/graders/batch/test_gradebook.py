@@ -18,7 +18,7 @@ import pytest
 from lxml import etree, html as lhtml
 
 from graders import catalog, packing, workspace
-from graders.gradebook import DB_NAME, STORAGE_VERSION, junit_file_name
+from graders.gradebook import DB_NAME, STORAGE_VERSION, TABLES, junit_file_name
 
 ROOT = Path(__file__).resolve().parents[3]
 REFERENCE = ROOT / "solutions" / "map-customer" / "reference" / "mapper.py"
@@ -307,7 +307,7 @@ def test_tables_and_columns_are_named_for_people_writing_sql(run):
             "SELECT table_name, column_name, data_type FROM information_schema.columns").fetchall()}
     finally:
         con.close()
-    assert tables == {"learners", "lab_results", "check_results"}
+    assert tables == set(TABLES) == {"learners", "lab_results", "check_results", "rubric_items", "review_results"}
     assert types[("lab_results", "graded_at")] == "TIMESTAMP"
     for table, column in [("learners", "lab_count"), ("learners", "graded_lab_count"), ("lab_results", "check_count"),
                           ("lab_results", "passed_check_count"), ("lab_results", "lost_check_count"),
