@@ -119,6 +119,8 @@ class Inotify:
                 if mask & self._IN_ISDIR:
                     if mask & (self._IN_CREATE | self._IN_MOVED_TO) and not _ignored(rel + "/x"):
                         self._add(self.root / rel)
+                        # files written there before the watch existed sent no event: they are new all the same
+                        names |= {p.relative_to(self.root).as_posix() for p in source_tree(self.root / rel)}
                     continue
                 if raw and not _ignored(rel):
                     names.add(rel)
