@@ -316,3 +316,38 @@ def test_score_three_learners_with_the_keyboard_reload_and_find_them_in_the_grad
         assert all(total >= 90 for total in totals.values())
     finally:
         server.stop()
+
+
+_FIT = r"""(() => {
+  const vw = window.innerWidth, out = {innerWidth: vw, scrollWidth: document.documentElement.scrollWidth, overflowing: []};
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && (r.right > vw + 0.5 || r.left < -0.5))
+      out.overflowing.push(`${el.tagName.toLowerCase()}.${el.getAttribute('class') || ''}`);
+  }
+  out.reviewedCells = document.querySelectorAll('td.reviewed').length;
+  return out;
+})()"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_report_with_reviewed_points_fits_a_laptop_and_a_phone(browser, review_out, width):
+    from graders import gradebook
+    from graders.review.journal import Entry, ReviewJournal
+
+    journal = ReviewJournal(review_out / FILE_NAME)
+    journal.append(Entry("ana", "map-customer", "idempotent-creates", 4, "a long comment " * 20, "alice"))
+    journal.append(Entry("bob", "map-customer", "logging", 2, "", "alice"))
+    journal.close()
+    gradebook.build(review_out, [review_out / "journal.jsonl"])
+    browser.open("about:blank")
+    browser.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1,
+                                                        "mobile": width < 600})
+    browser.events.clear()
+    browser.send("Page.navigate", {"url": (review_out / "report.html").as_uri()})
+    while not any(e.get("method") == "Page.loadEventFired" for e in browser.events):
+        browser.events.append(browser._read())
+    measured = browser.js(_FIT)
+    assert measured["reviewedCells"] == 6  # a Reviewed cell per learner
+    assert measured["innerWidth"] == width and measured["scrollWidth"] <= width, measured
+    assert measured["overflowing"] == [], measured["overflowing"][:10]
