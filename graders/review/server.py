@@ -97,6 +97,8 @@ class _Rebuilder(threading.Thread):
             self.builds += 1
         except IclabError as exc:  # a full disk: the reviews are safe in the journal, say so on the page
             self.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 (our bug; the thread must live on and the page must say it)
+            self.error = f"internal error (our bug, please report it): {type(exc).__name__}: {exc}"
 
     def stop(self) -> None:
         """Stop the thread, then build once more if a change is still waiting."""
@@ -124,8 +126,8 @@ class ReviewServer:
             raise UsageError(f"--reviewer: {problem_.replace('reviewer ', '', 1)}")
         self.cohort: Cohort = load_cohort(self.out)
         if not self.cohort.learners:
-            raise UsageError(f"{out}: nothing to review: no graded lab here has rubric items "
-                             "(labs declare them in lab.toml, [[rubric]])")
+            raise UsageError(f"{out}: nothing to review: no graded lab here has rubric items (labs declare them in "
+                             "lab.toml, [[rubric]]; gradings made before a lab had them carry none: grade again)")
         self.reviewer = reviewer
         self.show_names = show_names
         self.revealed = False
@@ -135,7 +137,12 @@ class ReviewServer:
         self.journal = ReviewJournal(self.out / FILE_NAME)
         self.lock = threading.Lock()
         self.rebuilder = _Rebuilder(self.out, rebuild_delay)
-        self.httpd = ThreadingHTTPServer((HOST, port), _handler(self))
+        try:
+            self.httpd = ThreadingHTTPServer((HOST, port), _handler(self))
+        except OSError as exc:
+            self.journal.close()
+            raise UsageError(f"cannot listen on {HOST}:{port}: {(exc.strerror or str(exc)).lower()} "
+                             "(choose another --port, or 0 for any free one)") from None
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread: threading.Thread | None = None

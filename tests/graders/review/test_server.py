@@ -192,6 +192,11 @@ def test_a_folder_with_nothing_to_review_says_so(tmp_path, review_out):
         ReviewServer(review_out, reviewer="")
 
 
+def test_a_port_in_use_is_a_usage_error(server, review_out):
+    with pytest.raises(UsageError, match=f"cannot listen on 127.0.0.1:{server.port}"):
+        ReviewServer(review_out, reviewer="bob", port=server.port)
+
+
 def test_the_command_prints_the_url_serves_and_stops_on_ctrl_c(review_out):
     proc = subprocess.Popen([sys.executable, "-m", "cli", "review", str(review_out), "--reviewer", "alice"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
