@@ -46,6 +46,7 @@ def _members(archive: Path) -> dict[str, bytes]:
 
 
 def test_pack_writes_the_manifest_and_round_trips_to_full_marks(ws, tmp_path):
+    (ws / "answers.md").unlink()  # rubric answers are packed when present (tests/graders/review/test_rubric.py)
     summary = packing.pack(ws, tmp_path / "submission.zip")
     assert summary.labs == ("map-customer",)
     assert summary.files == ("map-customer/mapper.py",)
@@ -77,6 +78,7 @@ def test_pack_takes_helper_modules_but_no_tests_fixtures_hidden_files_caches_or_
     (ws / "__pycache__").mkdir()
     (ws / "__pycache__" / "mapper.cpython-311.pyc").write_bytes(b"\0")
     (ws / "linked.py").symlink_to(ROOT / "solutions/map-customer/reference/mapper.py")
+    (ws / "answers.md").unlink()  # rubric answers are packed when present (tests/graders/review/test_rubric.py)
     summary = packing.pack(ws, tmp_path / "s.zip")
     assert summary.files == ("map-customer/mapper.py", "map-customer/phone_rules.py")
     assert set(_members(summary.out)) == {MANIFEST, "map-customer/mapper.py", "map-customer/phone_rules.py"}
@@ -101,9 +103,10 @@ def test_pack_a_folder_of_workspaces_and_flags_untouched_starters(tmp_path):
     summary = packing.pack(tmp_path / "all", tmp_path / "s.zip")
     assert summary.labs == ("map-customer", "sql-recon")
     sql = catalog.get_lab("sql-recon").files
-    assert set(summary.files) == {"map-customer/mapper.py"} | {f"sql-recon/{f}" for f in sql}
+    # answers.md: the written answers' template, still untouched (packed when present, never required)
+    assert set(summary.files) == {"map-customer/mapper.py", "map-customer/answers.md"} | {f"sql-recon/{f}" for f in sql}
     assert "sql-recon/recon.py" not in summary.files  # starter helper, not the learner's work
-    assert set(summary.unchanged) == {f"sql-recon/{f}" for f in sql}
+    assert set(summary.unchanged) == {f"sql-recon/{f}" for f in sql} | {"map-customer/answers.md"}
     assert set(packing.unpack(summary.out, tmp_path / "u")) == {"map-customer", "sql-recon"}
 
 
