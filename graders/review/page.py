@@ -211,7 +211,7 @@ SCRIPT = r"""'use strict';
       el('td', {className: 'num', text: `${num(c.points)}/${num(c.max_points)}`}),
       el('td', {}, c.reason, c.evidence ? el('details', {}, el('summary', {text: 'evidence'}),
                                                  el('pre', {className: 'evidence', text: c.evidence})) : null)));
-    return el('details', {className: 'auto', dataset: {lab: lab.lab}},
+    return el('details', {className: 'auto', open: true, dataset: {lab: lab.lab}},
       el('summary', {text: `Automatic results: ${num(lab.score)}/${num(lab.max_score)} (${lab.percent}%), ` +
                            `${lab.checks.length - lost} of ${lab.checks.length} checks kept` +
                            (lab.status !== 'graded' ? ` \u2014 ${lab.status}` : '')}),

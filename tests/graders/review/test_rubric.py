@@ -5,6 +5,7 @@ import dataclasses
 import os
 import shutil
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -271,3 +272,14 @@ def test_start_gives_the_template_and_submit_carries_the_answers(tmp_path):
     (ws / "answers.md").unlink()
     summary = packing.pack(ws, tmp_path / "without.zip")  # not required: the submission packs without it
     assert f"{MAP}/answers.md" not in summary.files and f"{MAP}/mapper.py" in summary.files
+
+
+def test_the_take_home_bundle_carries_the_templates(tmp_path):
+    from graders.bundle import export
+
+    summary = export([MAP, TRIAGE], tmp_path / "bundle.zip")
+    names = set(summary.files)
+    assert any(n.endswith(f"{MAP}/answers.md") for n in names), sorted(names)[:20]
+    with zipfile.ZipFile(summary.out) as zf:
+        findings = next(n for n in zf.namelist() if n.endswith(f"{TRIAGE}/findings.toml"))
+        assert 'escalation = ""' in zf.read(findings).decode("utf-8")
