@@ -374,7 +374,20 @@ SCRIPT = r"""'use strict';
       state.cohort = await api('/api/reveal', {});
       await load(state.number);
     });
-    window.addEventListener('beforeunload', () => { for (const index of [...state.timers.keys()]) saveComment(index); });
+    // Leaving with a comment still being typed (a reload, a closed tab): send it with the page's last breath.
+    window.addEventListener('pagehide', () => {
+      for (const index of [...state.timers.keys()]) {
+        clearTimeout(state.timers.get(index));
+        const box = articles()[index] && articles()[index].querySelector('textarea');
+        if (!box) continue;
+        const want = intention(index);
+        want.comment = box.value;
+        const body = {learner: want.number, lab: want.lab, item: want.item, level: want.level, comment: want.comment};
+        navigator.sendBeacon(`/api/review?t=${encodeURIComponent(token)}`,
+                             new Blob([JSON.stringify(body)], {type: 'application/json'}));
+      }
+      state.timers.clear();
+    });
     try {
       state.cohort = await api('/api/cohort');
     } catch (error) {

@@ -351,3 +351,22 @@ def test_the_report_with_reviewed_points_fits_a_laptop_and_a_phone(browser, revi
     assert measured["reviewedCells"] == 6  # a Reviewed cell per learner
     assert measured["innerWidth"] == width and measured["scrollWidth"] <= width, measured
     assert measured["overflowing"] == [], measured["overflowing"][:10]
+
+
+def test_a_comment_still_being_typed_is_saved_when_the_page_goes(browser, review_out):
+    server = ReviewServer(review_out, reviewer="alice", rebuild_delay=3600).start()
+    try:
+        browser.open(server.url)
+        browser.wait(READY, "the page to load")
+        browser.press("c")
+        browser.wait("document.activeElement.classList.contains('comment')", "the comment box")
+        browser.type("half a thought")
+        browser.reload()  # at once: the typing pause that saves a comment has not passed
+        browser.wait(READY, "the page to load again")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not list(read_reviews(review_out / FILE_NAME)):
+            select.select([], [], [], 0.05)
+        assert [(e.level, e.comment) for e in read_reviews(review_out / FILE_NAME)] == [(None, "half a thought")]
+        browser.wait(f"{COMMENTS}[0] === 'half a thought'", "the comment shown after the reload")
+    finally:
+        server.stop()
