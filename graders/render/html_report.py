@@ -32,8 +32,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..results import (SCALE_THRESHOLDS, Dimension, GradingStatus, LabResult, ReviewStatus, Status,
-                       SubmissionResult, scorecard)
+from ..results import SCALE_THRESHOLDS, Dimension, GradingStatus, LabResult, Status, SubmissionResult, scorecard
 
 __all__ = [
     "BAR_COLOUR",
@@ -42,9 +41,7 @@ __all__ = [
     "FailedCheck",
     "LabSummary",
     "LostCheck",
-    "ReviewSummary",
     "lost_checks",
-    "summarize_reviews",
     "render_html_report",
     "scale_legend",
     "score_histogram",
@@ -201,43 +198,6 @@ def lost_checks(submission: SubmissionResult) -> tuple[LostCheck, ...]:
         for check in lab.failed():
             out.append(LostCheck(lab.lab, check.id, check.title, round(check.max_points - check.points, 2),
                                  check.max_points, check.reason.strip() or "(no reason given)"))
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class ReviewSummary:
-    """One rubric item across the cohort: how many learners are at each level, and how many are not final."""
-
-    lab: str
-    id: str
-    title: str
-    max_points: float
-    at_level: tuple[int, ...]  # learners whose (mean) level rounds to 0, 1, 2, 3, 4
-    reviewed: int
-    unreviewed: int
-    disputed: int
-    mean_points: float | None
-
-
-def summarize_reviews(results: Sequence[SubmissionResult]) -> tuple[ReviewSummary, ...]:
-    """Per rubric item (by lab, then first appearance): the spread of levels; refused labs left out."""
-    order: dict[tuple[str, str], list] = {}
-    for sub in results:
-        for item in sub.reviews:
-            if item.status is not ReviewStatus.REFUSED:
-                order.setdefault((item.lab, item.id), []).append(item)
-    out = []
-    for (lab, item_id), items in sorted(order.items(), key=lambda kv: kv[0][0]):
-        reviewed = [i for i in items if i.status is ReviewStatus.REVIEWED]
-        levels = [0] * 5
-        for i in reviewed:
-            levels[min(4, max(0, int((i.level or 0) + 0.5)))] += 1
-        out.append(ReviewSummary(
-            lab=lab, id=item_id, title=_most_common(i.title for i in items), max_points=items[0].max_points,
-            at_level=tuple(levels), reviewed=len(reviewed),
-            unreviewed=sum(i.status is ReviewStatus.UNREVIEWED for i in items),
-            disputed=sum(i.status is ReviewStatus.DISPUTED for i in items),
-            mean_points=round(statistics.fmean(i.points or 0.0 for i in reviewed), 2) if reviewed else None))
     return tuple(out)
 
 
@@ -535,6 +495,8 @@ def _status_chip(status: GradingStatus) -> str:
 
 
 def _learners_html(results: Sequence[SubmissionResult], labs: Sequence[LabSummary]) -> str:
+    from .html_review import review_cells  # the Automatic and Reviewed cells, when rubric items were scored
+
     cards = {id(s): {d.dimension: d for d in scorecard(_unique_labs(s), s.reviews)} for s in results}
     dims = [d for d in Dimension if any(d in card for card in cards.values())]
     reviewing = any(s.reviews for s in results)
@@ -570,7 +532,7 @@ def _learners_html(results: Sequence[SubmissionResult], labs: Sequence[LabSummar
                 cells.append(f'<td class="num cell-inline" data-lab="{_e(s.lab)}"{label} data-percent="{r.percent:g}">'
                              f'{shown}<br> <span class="small muted nowrap">{_num(r.score)}/{_num(r.max_score)}</span></td>')
         if reviewing:
-            cells.extend(_review_cells(sub))
+            cells.extend(review_cells(sub))
         if sub.labs and (not reviewing or sub.total_score is not None):
             got, possible = (sub.total_score, sub.total_max_score) if reviewing else (sub.score, sub.max_score)
             total = _percent(got, possible)
@@ -610,69 +572,14 @@ def _learners_html(results: Sequence[SubmissionResult], labs: Sequence[LabSummar
     return "".join(out)
 
 
-def _review_cells(sub: SubmissionResult) -> list[str]:
-    """The Automatic and Reviewed cells of a learner's row (the rubric items' points apart from the checks')."""
-    if not sub.labs:
-        return ['<td class="num auto muted cell-inline" data-label="automatic">&mdash;</td>',
-                '<td class="num reviewed muted cell-inline" data-label="reviewed">&mdash;</td>']
-    auto = (f'<td class="num auto cell-inline" data-label="automatic" data-points="{sub.score:g}">'
-            f'<span class="nowrap">{_num(sub.score)}/{_num(sub.max_score)}</span><br> '
-            f'<span class="small muted">{_pct(_percent(sub.score, sub.max_score))}</span></td>')
-    if not sub.reviews:
-        return [auto, '<td class="num reviewed muted cell-inline" data-label="reviewed">&mdash;</td>']
-    status = sub.review_status
-    words = {"reviewed": "reviewed", "disputed": "disputed", "unreviewed": "not reviewed", "refused": "refused",
-             "partial": f"{sub.reviewed_count} of {len(sub.reviews)} reviewed"}[status]
-    got = "&mdash;" if sub.review_score is None else _num(sub.review_score)
-    points = f' data-points="{sub.review_score:g}"' if sub.review_score is not None else ""
-    return [auto, f'<td class="num reviewed cell-inline" data-label="reviewed" data-review-status="{status}"{points}>'
-                  f'<span class="nowrap">{got}/{_num(sub.review_max_score or 0)}</span><br> '
-                  f'<span class="review-status review-{status}">{words}</span></td>']
-
-
-def _reviews_html(summaries: Sequence[ReviewSummary]) -> str:
-    out = ['<table id="review-items" class="stack"><thead><tr><th>Lab</th><th>Rubric item</th>'
-           + "".join(f'<th class="num">Level {n}</th>' for n in range(5))
-           + '<th class="num">Mean</th><th class="num">Not reviewed</th><th class="num">Disputed</th></tr></thead><tbody>']
-    for r in summaries:
-        levels = "".join(f'<td class="num cell-inline" data-label="level {n}" data-level="{n}">{count}</td>'
-                         for n, count in enumerate(r.at_level))
-        mean = "&mdash;" if r.mean_points is None else f"{_num(r.mean_points)}/{_num(r.max_points)}"
-        out.append(f'<tr data-lab="{_e(r.lab)}" data-item="{_e(r.id)}"><td><code>{_e(r.lab)}</code></td>'
-                   f'<td>{_e(r.title)}</td>{levels}<td class="num cell-inline" data-label="mean">{mean}</td>'
-                   f'<td class="num cell-inline unreviewed" data-label="not reviewed">{r.unreviewed}</td>'
-                   f'<td class="num cell-inline disputed" data-label="disputed">{r.disputed}</td></tr>')
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _review_notes(sub: SubmissionResult) -> list[str]:
-    """A learner's rubric items short of full marks, pending or disputed, each with its reviewers' comments."""
-    items = []
-    for i in sub.reviews:
-        if i.status is ReviewStatus.REVIEWED and (i.points or 0) >= i.max_points:
-            continue
-        if i.status is ReviewStatus.UNREVIEWED:
-            said = "not reviewed yet"
-        elif i.status is ReviewStatus.DISPUTED:
-            said = "reviewers disagree (" + ", ".join(f"{who} {lvl}" for who, lvl in i.levels) + ")"
-        elif i.status is ReviewStatus.REFUSED:
-            continue  # the refusal is listed with the lab
-        else:
-            said = f"level {i.level:g} of 4 (&minus;{_num(round(i.max_points - (i.points or 0), 2))} of {_num(i.max_points)})"
-        comment = f': <span class="reason">{_e(i.comment)}</span>' if i.comment else ""
-        items.append(f'<li data-lab="{_e(i.lab)}" data-item="{_e(i.id)}" data-review="{i.status.value}"><code>{_e(i.lab)}</code> '
-                     f'{_e(i.title)} <span class="small muted">({"" if i.status is not ReviewStatus.REVIEWED else "reviewed, "}'
-                     f'{said})</span>{comment}</li>')
-    return items
-
-
 def _lost_html(results: Sequence[SubmissionResult]) -> str:
     out = []
     clean = 0
+    from .html_review import review_notes
+
     for sub in results:
         lost = lost_checks(sub)
-        notes = _review_notes(sub)
+        notes = review_notes(sub)
         if sub.status is GradingStatus.GRADED and not lost and not notes:
             clean += 1
             continue
@@ -697,31 +604,11 @@ def _lost_html(results: Sequence[SubmissionResult]) -> str:
     return "".join(out) if out else '<p class="empty">No submissions.</p>'
 
 
-def _review_legend(results: Sequence[SubmissionResult]) -> str:
-    if not any(s.reviews for s in results):
-        return ""
-    return ('<p class="legend small" id="review-legend"><strong>Automatic</strong> is what the hidden checks scored; '
-            "<strong>Reviewed</strong> what people scored on the rubric items (<code>iclab review</code>); "
-            "<strong>Total</strong> both, shown once every rubric item is scored: a learner not fully reviewed is "
-            "pending, never counted as 0. A scorecard level counts reviewed points; &hellip; marks a dimension "
-            "evidenced only by items not reviewed yet.</p>")
-
-
-def _review_section(results: Sequence[SubmissionResult]) -> str:
-    summaries = summarize_reviews(results)
-    if not summaries:
-        return ""
-    reviewed = sum(1 for s in results if s.reviews and s.review_status == "reviewed")
-    waiting = sum(1 for s in results if s.reviews and s.review_status != "refused")  # refused: nothing to read
-    return ('<section id="reviewed-items"><h2>Rubric items scored by people</h2>'
-            f'<p class="muted small" id="review-progress">{reviewed} of {waiting} learners fully reviewed. '
-            "Learners per level (a mean of two reviewers rounds to the nearest level).</p>"
-            + _reviews_html(summaries) + "</section>\n")
-
-
 def render_html_report(results: Sequence[SubmissionResult], *, title: str = "iclab gradebook",
                        generated_at: str = "") -> str:
     """Render submissions as one self-contained instructor HTML report (deterministic for the same input)."""
+    from .html_review import review_legend, review_section  # the part for reviewed rubric items
+
     ordered = _ordered(results)
     labs = summarize_labs(ordered)
     versions = sorted({r.tool_version for s in ordered for r in s.labs if r.tool_version})
@@ -753,10 +640,10 @@ def render_html_report(results: Sequence[SubmissionResult], *, title: str = "icl
         "</section>\n",
         '<section id="learner-results"><h2>Learners</h2>',
         _legend_html(),
-        _review_legend(ordered),
+        review_legend(ordered),
         _learners_html(ordered, labs),
         "</section>\n",
-        _review_section(ordered),
+        review_section(ordered),
         '<section id="lost-checks"><h2>Checks lost, per learner</h2>',
         '<p class="muted small">Every failed or errored check of each learner, with the points it cost and why; '
         "a refused lab once, with the refusal"

@@ -139,3 +139,18 @@ def test_sources_are_the_own_journal_and_the_merged_ones(tmp_path):
     own.append(_entry(2, reviewer="moderator"))
     own.close()
     assert ReviewBook.load(tmp_path).item("ana", "map-customer", ITEM).settled_by == "moderator"
+
+
+def test_the_report_counts_learners_per_level_and_what_is_not_final():
+    from graders.render.html_review import summarize_reviews
+
+    book = ReviewBook()
+    book.add_imported(_entry(2, "alice", learner="ana", at="1"))
+    book.add_imported(_entry(3, "bob", learner="ana", at="1"))     # mean 2.5: counted at level 3
+    book.add_imported(_entry(0, "alice", learner="bob", at="1"))
+    book.add_imported(_entry(4, "bob", learner="bob", at="1"))     # disputed
+    subs = [SubmissionResult(name, (), reviews=(book.item(name, "map-customer", ITEM, refused=name == "mal"),))
+            for name in ("ana", "bob", "cy", "mal")]
+    (summary,) = summarize_reviews(subs)
+    assert (summary.at_level, summary.reviewed, summary.unreviewed, summary.disputed) == ((0, 0, 0, 1, 0), 1, 1, 1)
+    assert summary.mean_points == 6.25
