@@ -198,29 +198,31 @@ def test_a_port_in_use_is_a_usage_error(server, review_out):
 
 
 def test_the_command_prints_the_url_serves_and_stops_on_ctrl_c(review_out):
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "review", str(review_out), "--reviewer", "alice"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        url, seen = None, ""
-        deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            if select.select([proc.stdout], [], [], 1.0)[0]:
-                line = proc.stdout.readline()
-                seen += line
-                if line.startswith("open http://127.0.0.1:"):
-                    url = line.split(" ", 1)[1].strip()
-        assert url, f"no URL printed: {seen!r} {proc.poll()}"
-        assert "reviewing 4 learners" in seen and "as alice" in seen
-        assert _request(url, token=None)[0] == 403
-        assert _request(url)[0] == 200
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        assert "stopped: 0 of 4 learners reviewed" in out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    # The output is read from the pipe's descriptor as it comes (a buffered reader would hide a line from select).
+    with subprocess.Popen([sys.executable, "-m", "cli", "review", str(review_out), "--reviewer", "alice"], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0) as proc:
+        try:
+            seen = b""
+            deadline = time.monotonic() + 60
+            while b"\nopen http" not in b"\n" + seen or not seen.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                assert left > 0, f"no URL printed: {seen!r}, exit {proc.poll()}"
+                if select.select([proc.stdout], [], [], min(left, 1.0))[0]:
+                    chunk = os.read(proc.stdout.fileno(), 4096)
+                    assert chunk, f"the command ended: {seen!r} {proc.stderr.read()!r}"
+                    seen += chunk
+            text = seen.decode()
+            url = re.search(r"^open (http://127\.0\.0\.1:\d+/\?t=\S+)$", text, flags=re.M).group(1)
+            assert "reviewing 4 learners" in text and "as alice" in text
+            assert _request(url, token=None)[0] == 403
+            assert _request(url)[0] == 200
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+            assert b"stopped: 0 of 4 learners reviewed" in out
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_the_command_refuses_a_gradebook_without_rubric_items(tmp_path):
