@@ -86,7 +86,7 @@ def test_package_layout_has_the_scripts_and_no_solutions_or_tests(package):
         assert not name.startswith("iclab/labs/") or name.startswith("iclab/labs/map-customer/"), name
     # Shared support modules (graders/labs/_*.py) hold no lab's answers; another lab's checks must not travel.
     assert not [n for n in names if n.startswith("iclab/graders/labs/") and "map_customer" not in n
-                and not n.rsplit("/", 1)[-1].startswith("_")], "other labs' hidden checks are in the package"
+                and not n.split("/")[3].startswith("_")], "other labs' hidden checks are in the package"
 
 
 def test_scripts_are_valid_bash(source):
