@@ -69,3 +69,14 @@ def test_evidence_and_reasons_are_masked(results):
         assert "@pinecrest.example" not in blob or "***@" in blob
         for check in result.checks:
             assert "Bearer " not in check.evidence or "Bearer ***" in check.evidence
+
+
+def test_the_result_schema_knows_every_scorecard_dimension():
+    import json as _json
+    from pathlib import Path as _Path
+
+    from graders.results import Dimension as _Dimension
+
+    schema = _json.loads((_Path(__file__).resolve().parents[2] / "graders/schemas/result.schema.json").read_text())
+    listed = schema["properties"]["checks"]["items"]["properties"]["dimension"]["enum"]
+    assert set(listed) == {d.value for d in _Dimension}
