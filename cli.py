@@ -102,6 +102,8 @@ def check(directory: Path, no_tests: bool) -> None:
     if done.tests is not None:
         click.echo("\n".join(_tests_line(done.tests)))
     click.echo(FORMATS["text"](done.result, color=_color()), nl=False)
+    for note in done.notes:
+        click.echo(f"note: {note}")
 
 
 @cli.command()

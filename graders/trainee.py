@@ -1,19 +1,24 @@
 """The trainee's loop: check a workspace, remember the attempt, and show the reference once it is solved.
 
 ``check_workspace`` runs the visible tests (a child process) while the grader
-grades the same files, so a check costs about the longer of the two rather
-than their sum, then records the attempt in the learner's state. ``solution``
+grades the files `iclab submit` would hand in (the lab's files and the helper
+modules beside them, nothing else of the workspace), so a check costs about the
+longer of the two rather than their sum and scores what a submission would;
+then it records the attempt in the learner's state. ``solution``
 says what is left, or, once the lab has scored full marks, hands back the
 reference files beside the learner's.
 """
 from __future__ import annotations
 
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import catalog, engine
+from .errors import SubmissionError
 from .manifest import Lab
+from .packing import lab_submission_files
 from .results import LabResult
 from .visible_tests import TestRun, VisibleRun
 from .workspace import State, source_tree
@@ -26,10 +31,11 @@ SOLUTION_FOLDER = ".solution"
 
 @dataclass(frozen=True)
 class CheckRun:
-    """One check of a workspace: the visible tests (None when skipped) and the grader's result."""
+    """One check of a workspace: the visible tests (None when skipped), the grader's result, and notes."""
 
     tests: TestRun | None
     result: LabResult
+    notes: tuple[str, ...] = ()
 
 
 def failing_labels(result: LabResult) -> list[str]:
@@ -37,18 +43,41 @@ def failing_labels(result: LabResult) -> list[str]:
     return [f"AC{c.criterion} {c.id}" if c.criterion else c.id for c in result.failed()]
 
 
+def _as_submitted(lab: Lab, root: Path, dest: Path) -> tuple[Path, list[str]]:
+    """A copy of what `iclab submit` would pack from ``root``, and notes on the Python files it leaves out."""
+    try:
+        chosen = lab_submission_files(lab, root)
+    except SubmissionError:
+        return root, []  # a file missing or linked: the grader says so, on the workspace as it is
+    for rel in chosen:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / rel, dest / rel)
+    left = [p.relative_to(root).as_posix() for p in source_tree(root)
+            if p.suffix == ".py" and not p.name.startswith("test_") and p.name != "conftest.py"
+            and p.relative_to(root).parts[0] != ".solution"]
+    left = [rel for rel in left if rel not in chosen and not (lab.starter / rel).is_file()]
+    beside = ", ".join(lab.files)
+    return dest, [f"{rel} is not handed in by `iclab submit` (only .py files beside {beside} are), so the grader "
+                  "did not see it" for rel in left[:3]]
+
+
 def check_workspace(lab: Lab, root: Path, *, tests: bool = True, record: bool = True) -> CheckRun:
-    """Visible tests and hidden checks on the workspace at ``root``, side by side; the attempt is recorded."""
+    """Visible tests on the workspace at ``root`` and hidden checks on what a submission of it would hold.
+
+    The two run side by side; the attempt is recorded in the learner's state.
+    """
     visible = VisibleRun(root, lab) if tests else None
     try:
-        result = engine.grade(lab, root, label=str(root))
+        with tempfile.TemporaryDirectory(prefix="iclab-check-") as tmp:
+            folder, notes = _as_submitted(lab, root, Path(tmp))
+            result = engine.grade(lab, folder, label=str(root))
         run = visible.result() if visible is not None else None
     finally:
         if visible is not None:
             visible.close()
     if record:
         State.load().record_attempt(lab.id, result.score, result.max_score, failing_labels(result))
-    return CheckRun(run, result)
+    return CheckRun(run, result, tuple(notes))
 
 
 @dataclass(frozen=True)

@@ -219,6 +219,7 @@ class Screen:
     result: object | None = None
     error: str = ""
     hint: object | None = None
+    notes: tuple[str, ...] = ()
     mode: str = ""
     note: str = ""
 
@@ -256,6 +257,7 @@ def compose(screen: Screen, rows: int, columns: int, *, color: bool = False) -> 
         t = screen.tests
         middle.append(f"visible tests: {t.passed} passed, {t.failed + t.errors} failed ({t.summary})")
         middle += [f"note: {n}" for n in t.notes]
+    middle += [f"note: {n}" for n in screen.notes]
     if screen.result is not None and not screen.error:
         room = rows - len(head) - len(foot) - len(hint) - len(middle) - 1
         middle += to_screen(screen.result, rows=max(1, room), columns=columns, color=color)
@@ -340,6 +342,7 @@ def watch(lab: Lab, root: Path, *, poll: bool = False, out: TextIO | None = None
             try:
                 done = check()
                 screen.tests, screen.result, screen.error = done.tests, done.result, ""
+                screen.notes = done.notes
             except IclabError as exc:
                 screen.error = str(exc)
             screen.busy, screen.why = "", why

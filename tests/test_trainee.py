@@ -104,3 +104,23 @@ def test_solution_for_another_labs_workspace_is_refused(tmp_path):
     iclab("start", "map-customer", ws)
     refused = iclab("solution", "csv-batch", ws)
     assert refused.returncode == 2 and "is a map-customer workspace, not csv-batch" in refused.stderr
+
+
+def test_check_grades_what_submit_would_hand_in(tmp_path):
+    ws = tmp_path / "ws"
+    iclab("start", "map-customer", ws)
+    reference = (ROOT / "solutions/map-customer/reference/mapper.py").read_text()
+    (ws / "phone_rules.py").write_text("TRUNK = '0'\n")           # beside mapper.py: handed in
+    (ws / "helpers").mkdir()
+    (ws / "helpers" / "__init__.py").write_text("")
+    (ws / "helpers" / "unused.py").write_text("X = 1\n")         # in a folder: not handed in
+    (ws / "mapper.py").write_text(reference + "\nimport phone_rules  # noqa\n")
+    done = iclab("check", ws).stdout
+    assert "score: 100/100" in done
+    assert "note: helpers/unused.py is not handed in by `iclab submit`" in done
+    assert "phone_rules.py is not handed in" not in done
+
+    (ws / "mapper.py").write_text(reference + "\nimport helpers.unused  # noqa\n")
+    done = iclab("check", ws).stdout
+    assert "visible tests: 12 passed, 0 failed" in done       # pytest, in the workspace, finds the folder...
+    assert "score: 0/100" in done and "helpers" in done       # ...a submission would not hold it
