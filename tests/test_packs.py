@@ -179,3 +179,25 @@ def test_a_shard_without_gradable_learners_is_fine_when_the_cohort_has_some(tmp_
     plans = [make_plan(cohort, None, f"{k}/2") for k in (1, 2)]
     assert sorted(len(p.units) for p in plans) == [0, 1]
     assert all(p.cohort == 2 and p.cohort_gradable for p in plans)
+
+
+def test_a_pack_labs_gradescope_package_grades_with_the_packs_own_checks(tmp_path):
+    """The autograder carries the pack's hidden checks and finds them on Gradescope's machine."""
+    pack = _pack(tmp_path / "p", "erp-codes")
+    built = _iclab(tmp_path, "--labs", str(pack), "gradescope", "erp-codes", "-o", str(tmp_path / "ag.zip"))
+    assert built.returncode == 0, built.stderr
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(tmp_path / "ag.zip") as zf:
+        for info in zf.infolist():
+            zf.extract(info, root / "source")
+            os.chmod(root / "source" / info.filename, (info.external_attr >> 16) & 0o777)
+    (root / "submission").mkdir()
+    shutil.copy(pack / "solutions" / "erp-codes" / "reference" / "solution.py", root / "submission")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "ICLAB_"))}
+    env.update(AUTOGRADER_ROOT=str(root), ICLAB_SKIP_INSTALL="1", ICLAB_PYTHON=sys.executable)
+    for script in ("setup.sh", "run_autograder"):
+        done = subprocess.run(["bash", str(root / "source" / script)], env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 100, results
